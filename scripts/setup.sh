@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what callscope's build and tests need, idempotently: quiet and quick when
+# everything is already there. Called by `make test`, `make demo` and `make bench`.
+#
+#   scripts/setup.sh rust     the wasm32 target (shared-model must build for the browser)
+#   scripts/setup.sh bench    a .venv with pyinstrument, which the benchmarks compare against
+#   scripts/setup.sh fuzz     cargo-fuzz
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYINSTRUMENT_VERSION=5.1.3
+CARGO_FUZZ_VERSION=0.13.2
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+python_for_venv() {
+    # Prefer pyenv's 3.11 (the machine's default), then whatever python3 is on PATH.
+    local candidates=()
+    if command -v pyenv >/dev/null 2>&1; then
+        candidates+=("$(pyenv root)/versions/3.11.7/bin/python")
+    fi
+    candidates+=("$(command -v python3 || true)")
+    for py in "${candidates[@]}"; do
+        if [ -n "$py" ] && [ -x "$py" ]; then
+            echo "$py"
+            return
+        fi
+    done
+    log "no Python 3 found"
+    exit 1
+}
+
+setup_rust() {
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        log "adding the wasm32-unknown-unknown target"
+        rustup target add wasm32-unknown-unknown >&2
+    fi
+}
+
+setup_bench() {
+    if [ ! -x .venv/bin/python ]; then
+        log "creating .venv"
+        "$(python_for_venv)" -m venv .venv
+    fi
+    if ! .venv/bin/python -c "import pyinstrument, sys; sys.exit(pyinstrument.__version__ != '$PYINSTRUMENT_VERSION')" 2>/dev/null; then
+        log "installing pyinstrument $PYINSTRUMENT_VERSION into .venv"
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check "pyinstrument==$PYINSTRUMENT_VERSION"
+    fi
+}
+
+setup_fuzz() {
+    if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+        log "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+        cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+    fi
+}
+
+for what in "$@"; do
+    case "$what" in
+        rust) setup_rust ;;
+        bench) setup_bench ;;
+        fuzz) setup_fuzz ;;
+        *) log "unknown part: $what"; exit 2 ;;
+    esac
+done

@@ -1,0 +1,241 @@
+//! pyinstrument's session JSON (`pyinstrument -r session`), read and written.
+//!
+//! A pyinstrument session is a list of `frame_records`: each a full stack of frame strings
+//! and the time it stood for. A frame string is `name\0file\0first_line` followed by
+//! attributes, each introduced by `\x01` and a marker: `l` the executing line, `c` the
+//! class name, `h` whether `__tracebackhide__` was set. Synthetic frames (`[await]`,
+//! `[self]`, `[out-of-context]`) have no `\0` parts; a stack may start with a thread frame
+//! whose file is `<thread>`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LoadError, SaveError};
+use crate::ids::FrameId;
+use crate::session::{Counts, FunctionKind, Metadata, Session, SessionBuilder};
+
+const FORMAT: &str = "pyinstrument session";
+
+#[derive(Deserialize, Serialize)]
+struct PyiSession {
+    #[serde(default)]
+    start_time: f64,
+    #[serde(default)]
+    duration: f64,
+    #[serde(default)]
+    min_interval: Option<f64>,
+    #[serde(default)]
+    max_interval: Option<f64>,
+    #[serde(default)]
+    sample_count: Option<u64>,
+    #[serde(default)]
+    start_call_stack: Vec<String>,
+    #[serde(default)]
+    target_description: String,
+    #[serde(default)]
+    cpu_time: Option<f64>,
+    #[serde(default)]
+    sys_path: Vec<String>,
+    #[serde(default)]
+    sys_prefixes: Vec<String>,
+    frame_records: Vec<(Vec<String>, f64)>,
+}
+
+/// One parsed frame string.
+struct FrameInfo<'a> {
+    name: &'a str,
+    file: &'a str,
+    /// The first line, or a thread's identifier for a `<thread>` frame.
+    first_line: u64,
+    line: Option<u32>,
+    class: Option<&'a str>,
+    hidden: bool,
+}
+
+fn parse_frame_info(info: &str) -> Result<FrameInfo<'_>, String> {
+    let mut attrs = info.split('\x01');
+    let identifier = attrs.next().unwrap_or("");
+    let mut parts = identifier.split('\0');
+    let name = parts.next().unwrap_or("");
+    let file = parts.next().unwrap_or("");
+    let first_line = match parts.next() {
+        Some(l) => l
+            .parse()
+            .map_err(|_| format!("bad line number {l:?} in frame {identifier:?}"))?,
+        None => 0,
+    };
+    let mut frame = FrameInfo {
+        name,
+        file,
+        first_line,
+        line: None,
+        class: None,
+        hidden: false,
+    };
+    for attr in attrs {
+        let mut chars = attr.chars();
+        match chars.next() {
+            Some('l') => frame.line = chars.as_str().parse().ok(),
+            Some('c') => frame.class = Some(chars.as_str()),
+            Some('h') => frame.hidden = chars.as_str() != "0",
+            // Unknown attributes are for newer pyinstrument versions to add; ignoring them
+            // keeps the rest of the frame usable.
+            _ => {}
+        }
+    }
+    Ok(frame)
+}
+
+/// Reads a pyinstrument session (already decompressed JSON).
+pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
+    let doc: PyiSession =
+        serde_json::from_slice(json).map_err(|e| LoadError::invalid(FORMAT, e.to_string()))?;
+    let program = doc
+        .target_description
+        .strip_prefix("Program: ")
+        .unwrap_or(&doc.target_description)
+        .to_owned();
+    let meta = Metadata {
+        program,
+        start_time: doc.start_time,
+        duration_us: seconds_to_us(doc.duration),
+        interval_us: seconds_to_us(doc.min_interval.unwrap_or(0.001)),
+        cpu_time_us: doc.cpu_time.map(seconds_to_us),
+        sys_path: doc.sys_path,
+        sys_prefixes: doc.sys_prefixes,
+        recorder: "pyinstrument".to_owned(),
+        sampling_mode: "imported".to_owned(),
+        counts: Counts {
+            samples: doc.sample_count.unwrap_or(doc.frame_records.len() as u64),
+            ..Counts::default()
+        },
+        ..Metadata::default()
+    };
+    let mut b = SessionBuilder::new(meta);
+    let mut now = 0u64;
+    let mut frames: Vec<FrameId> = Vec::new();
+    for (i, (stack, time)) in doc.frame_records.iter().enumerate() {
+        if !time.is_finite() || *time < 0.0 {
+            return Err(LoadError::invalid(
+                FORMAT,
+                format!("frame record {i} has time {time}"),
+            ));
+        }
+        frames.clear();
+        let mut thread = None;
+        for (depth, info) in stack.iter().enumerate() {
+            let fi = parse_frame_info(info)
+                .map_err(|m| LoadError::invalid(FORMAT, format!("frame record {i}: {m}")))?;
+            if fi.file == "<thread>" && depth == 0 {
+                thread = Some((fi.first_line, fi.name));
+                continue;
+            }
+            let first_line = u32::try_from(fi.first_line).unwrap_or(u32::MAX);
+            let kind = if fi.file.is_empty() && fi.name.starts_with('[') {
+                FunctionKind::Pseudo
+            } else {
+                FunctionKind::Python
+            };
+            let name = match fi.class {
+                Some(class) if !class.is_empty() => format!("{class}.{}", fi.name),
+                _ => fi.name.to_owned(),
+            };
+            let func = b.function(&name, fi.file, first_line, kind);
+            if fi.hidden {
+                b.mark_tracebackhide(func);
+            }
+            frames.push(b.frame(func, fi.line.unwrap_or(first_line)));
+        }
+        let Some(stack_id) = b.stack_from_frames(frames.iter().copied()) else {
+            continue;
+        };
+        let (tid, tname) = thread.unwrap_or((0, "MainThread"));
+        let t = b.thread_index(tid, tname);
+        let weight = seconds_to_us(*time);
+        now += weight;
+        b.push_sample(t, stack_id, now, weight, None);
+    }
+    if let Some(t) = b
+        .session()
+        .threads
+        .iter()
+        .position(|t| t.name == "MainThread")
+    {
+        b.thread_mut(t).is_main = true;
+    }
+    let session = b.finish();
+    session
+        .validate()
+        .map_err(|m| LoadError::invalid(FORMAT, m))?;
+    Ok(session)
+}
+
+fn seconds_to_us(s: f64) -> u64 {
+    if s.is_finite() && s > 0.0 {
+        (s * 1e6).round() as u64
+    } else {
+        0
+    }
+}
+
+/// Writes the samples as a pyinstrument session, which `pyinstrument --load` opens.
+pub fn encode_session(session: &Session) -> Result<Vec<u8>, SaveError> {
+    let info_of: Vec<String> = session
+        .frames
+        .iter()
+        .map(|fr| {
+            let f = session.function(fr.func);
+            let mut s = format!(
+                "{}\0{}\0{}\x01l{}",
+                session.string(f.name),
+                session.string(f.file),
+                f.first_line,
+                fr.line
+            );
+            if f.tracebackhide {
+                s.push_str("\x01h1");
+            }
+            s
+        })
+        .collect();
+    // pyinstrument interleaves every thread's records in time order.
+    let mut order: Vec<(u64, usize, usize)> = Vec::new();
+    for (t, thread) in session.threads.iter().enumerate() {
+        order.extend(
+            thread
+                .samples
+                .time_us
+                .iter()
+                .enumerate()
+                .map(|(i, &time)| (time, t, i)),
+        );
+    }
+    order.sort_unstable();
+    let mut records = Vec::with_capacity(order.len());
+    for (_, t, i) in order {
+        let thread = &session.threads[t];
+        let mut stack = vec![format!("{}\0<thread>\0{}", thread.name, thread.id)];
+        stack.extend(
+            session
+                .stack_frames(thread.samples.stack[i])
+                .iter()
+                .map(|f| info_of[f.index()].clone()),
+        );
+        records.push((stack, thread.samples.weight_us[i] as f64 / 1e6));
+    }
+    let meta = &session.meta;
+    let interval = meta.interval_us as f64 / 1e6;
+    let doc = PyiSession {
+        start_time: meta.start_time,
+        duration: meta.duration_us as f64 / 1e6,
+        min_interval: Some(interval),
+        max_interval: Some(interval),
+        sample_count: Some(records.len() as u64),
+        start_call_stack: Vec::new(),
+        target_description: format!("Program: {}", meta.program),
+        cpu_time: Some(meta.cpu_time_us.unwrap_or(0) as f64 / 1e6),
+        sys_path: meta.sys_path.clone(),
+        sys_prefixes: meta.sys_prefixes.clone(),
+        frame_records: records,
+    };
+    Ok(serde_json::to_vec(&doc)?)
+}

@@ -1,0 +1,379 @@
+//! The terminal view, in the shape pyinstrument's users know: a header, then the call tree
+//! with each node's time, name and `file:line`, library internals folded into
+//! "[N frames hidden]" lines.
+
+use std::fmt::Write;
+
+use crate::functions::FunctionTable;
+use crate::ids::NodeId;
+use crate::library::CodeInfo;
+use crate::processors::ProcessorOptions;
+use crate::render::{format_utc, precision_for_interval, processed_tree};
+use crate::session::Session;
+use crate::tree::{CallTree, NodeKind};
+
+/// How times are shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeFormat {
+    #[default]
+    Seconds,
+    PercentOfTotal,
+}
+
+/// A flat profile instead of a tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlatMode {
+    SelfTime,
+    TotalTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct TextOptions {
+    pub unicode: bool,
+    pub color: bool,
+    pub time: TimeFormat,
+    pub flat: Option<FlatMode>,
+    /// Threads to include (indices into `Session::threads`); empty means all, merged.
+    pub threads: Vec<usize>,
+    pub processors: ProcessorOptions,
+    /// Print the header (program, time, samples, duration, CPU).
+    pub header: bool,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            unicode: true,
+            color: false,
+            time: TimeFormat::Seconds,
+            flat: None,
+            threads: Vec::new(),
+            processors: ProcessorOptions::default(),
+            header: true,
+        }
+    }
+}
+
+struct Colors {
+    red: &'static str,
+    yellow: &'static str,
+    green: &'static str,
+    faint_green: &'static str,
+    app: &'static str,
+    faint: &'static str,
+    end: &'static str,
+}
+
+const COLORS: Colors = Colors {
+    red: "\x1b[31m",
+    yellow: "\x1b[33m",
+    green: "\x1b[32m",
+    faint_green: "\x1b[92m\x1b[2m",
+    app: "\x1b[48;5;24m\x1b[38;5;15m",
+    faint: "\x1b[2m",
+    end: "\x1b[0m",
+};
+const NO_COLORS: Colors = Colors {
+    red: "",
+    yellow: "",
+    green: "",
+    faint_green: "",
+    app: "",
+    faint: "",
+    end: "",
+};
+
+/// Renders `session` as text.
+pub fn render(session: &Session, options: &TextOptions) -> String {
+    let code = CodeInfo::new(session);
+    let mut out = String::new();
+    if options.header {
+        out.push_str(&header(session));
+    }
+    let r = Renderer {
+        session,
+        code: &code,
+        options,
+        colors: if options.color { &COLORS } else { &NO_COLORS },
+        precision: precision_for_interval(session.meta.interval_us),
+    };
+    if let Some(flat) = options.flat {
+        r.flat(&mut out, flat);
+    } else {
+        let tree = processed_tree(session, &code, &options.threads, &options.processors);
+        if tree.node(tree.root).children.is_empty() {
+            out.push_str("No samples were recorded.\n");
+        } else {
+            TreeRenderer {
+                r: &r,
+                tree: &tree,
+                root_total: tree.total_us(),
+            }
+            .render(&mut out);
+        }
+    }
+    out
+}
+
+/// The header block: what ran, when, for how long, and how busy it kept the CPU.
+pub fn header(session: &Session) -> String {
+    let m = &session.meta;
+    let duration = m.duration_us as f64 / 1e6;
+    let mut out = String::new();
+    let program = if m.program.is_empty() {
+        "(unnamed)"
+    } else {
+        &m.program
+    };
+    let _ = writeln!(out, "callscope · {program}");
+    let _ = write!(
+        out,
+        "Recorded: {}   Samples: {}   Duration: {duration:.3} s",
+        format_utc(m.start_time),
+        session.sample_count()
+    );
+    if let Some(cpu) = m.cpu_time_us {
+        let cpu = cpu as f64 / 1e6;
+        if duration > 0.0 {
+            let _ = write!(out, "   CPU: {cpu:.3} s ({:.0}%)", cpu / duration * 100.0);
+        } else {
+            let _ = write!(out, "   CPU: {cpu:.3} s");
+        }
+    }
+    out.push('\n');
+    let c = &m.counts;
+    if c.late + c.missed + c.errors > 0 {
+        let _ = writeln!(
+            out,
+            "Sampling: {} late, {} missed, {} errors",
+            c.late, c.missed, c.errors
+        );
+    }
+    out.push('\n');
+    out
+}
+
+struct Renderer<'a> {
+    session: &'a Session,
+    code: &'a CodeInfo,
+    options: &'a TextOptions,
+    colors: &'a Colors,
+    precision: usize,
+}
+
+impl Renderer<'_> {
+    fn time(&self, us: u64, total: u64) -> String {
+        let proportion = if total == 0 {
+            1.0
+        } else {
+            us as f64 / total as f64
+        };
+        let c = self.colors;
+        let color = if proportion > 0.6 {
+            c.red
+        } else if proportion > 0.2 {
+            c.yellow
+        } else if proportion > 0.05 {
+            c.green
+        } else {
+            c.faint_green
+        };
+        let text = match self.options.time {
+            TimeFormat::Seconds => format!("{:.*}", self.precision, us as f64 / 1e6),
+            TimeFormat::PercentOfTotal => format!("{:.1}%", proportion * 100.0),
+        };
+        format!("{color}{text}{}", c.end)
+    }
+
+    /// `name  file:line`, where the line is the function's first line, as pyinstrument
+    /// shows it: the executing line varies between the samples a node aggregates.
+    fn function(&self, func: crate::ids::FuncId) -> String {
+        let c = self.colors;
+        let name = self.session.function_name(func);
+        let color = if self.code.is_application(func) {
+            c.app
+        } else {
+            ""
+        };
+        let end = if color.is_empty() { "" } else { c.end };
+        let file = self.code.short_file(func);
+        let line = self.session.function(func).first_line;
+        match (file.is_empty(), line) {
+            (true, _) => format!("{color}{name}{end}"),
+            (false, 0) => format!("{color}{name}{end}  {}{file}{}", c.faint, c.end),
+            (false, line) => format!("{color}{name}{end}  {}{file}:{line}{}", c.faint, c.end),
+        }
+    }
+
+    fn flat(&self, out: &mut String, mode: FlatMode) {
+        let table = FunctionTable::build(self.session, &self.options.threads, None);
+        let mut rows: Vec<(u64, crate::ids::FuncId)> = table
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    if mode == FlatMode::SelfTime {
+                        r.self_us
+                    } else {
+                        r.total_us
+                    },
+                    r.func,
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        if rows.is_empty() {
+            out.push_str("No samples were recorded.\n");
+        }
+        for (us, func) in rows {
+            if !self.options.processors.show_all && (us as f64) < table.total_us as f64 * 0.001 {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{} {}",
+                self.time(us, table.total_us),
+                self.function(func)
+            );
+        }
+    }
+}
+
+struct TreeRenderer<'a> {
+    r: &'a Renderer<'a>,
+    tree: &'a CallTree,
+    root_total: u64,
+}
+
+/// Branch glyphs: (middle child, continuing line, last child, blank).
+fn glyphs(unicode: bool) -> [&'static str; 4] {
+    if unicode {
+        ["├─ ", "│  ", "└─ ", "   "]
+    } else {
+        ["|- ", "|  ", "`- ", "   "]
+    }
+}
+
+impl TreeRenderer<'_> {
+    fn render(&self, out: &mut String) {
+        let roots = &self.tree.node(self.tree.root).children;
+        for &top in roots {
+            self.node(out, top, "", "");
+        }
+    }
+
+    fn self_us(&self, id: NodeId) -> u64 {
+        self.tree.self_us(self.r.session, id)
+    }
+
+    fn exits_group(&self, id: NodeId, group: usize) -> bool {
+        self.tree
+            .node(id)
+            .children
+            .iter()
+            .any(|&c| self.tree.node(c).group != Some(group))
+    }
+
+    fn visible_in_group(&self, id: NodeId) -> bool {
+        let Some(g) = self.tree.node(id).group else {
+            return true;
+        };
+        self.tree.groups[g].root == id
+            || self.self_us(id) as f64 > 0.2 * self.root_total as f64
+            || self.exits_group(id, g)
+    }
+
+    /// A group that would hide fewer than two frames is shown in full.
+    fn group_collapses(&self, g: usize) -> bool {
+        self.tree.groups[g]
+            .members
+            .iter()
+            .filter(|&&m| !self.visible_in_group(m))
+            .count()
+            >= 2
+    }
+
+    fn visible(&self, id: NodeId) -> bool {
+        match self.tree.node(id).group {
+            Some(g) if self.group_collapses(g) => self.visible_in_group(id),
+            _ => true,
+        }
+    }
+
+    fn description(&self, id: NodeId) -> String {
+        let node = self.tree.node(id);
+        let time = self.r.time(node.total_us, self.root_total);
+        match node.kind {
+            NodeKind::Function(func) => format!("{time} {}", self.r.function(func)),
+            NodeKind::SelfTime => format!("{time} [self]"),
+            NodeKind::Thread(t) => {
+                let thread = &self.r.session.threads[t];
+                format!(
+                    "{time} {}  {}(thread {}){}",
+                    thread.name, self.r.colors.faint, thread.id, self.r.colors.end
+                )
+            }
+            NodeKind::Root => time,
+        }
+    }
+
+    fn group_line(&self, g: usize) -> String {
+        let hidden: Vec<NodeId> = self.tree.groups[g]
+            .members
+            .iter()
+            .copied()
+            .filter(|&m| !self.visible(m))
+            .collect();
+        let mut libraries: Vec<&str> = Vec::new();
+        for &m in &hidden {
+            if let Some(func) = self.tree.func(m) {
+                let lib = self.r.code.library(func);
+                if !lib.is_empty() && !libraries.contains(&lib) {
+                    libraries.push(lib);
+                }
+            }
+        }
+        let mut names = libraries.join(", ");
+        if names.chars().count() > 40 {
+            names = names.chars().take(37).collect::<String>() + "...";
+        }
+        let c = self.r.colors;
+        format!(
+            "[{} frames hidden]  {}{names}{}\n",
+            hidden.len(),
+            c.faint,
+            c.end
+        )
+    }
+
+    fn node(&self, out: &mut String, id: NodeId, indent: &str, child_indent: &str) {
+        // Iterative over children would complicate the glyph bookkeeping; depth is bounded
+        // by Python's recursion limit and the renderer runs on native stacks.
+        let mut marks = glyphs(self.r.options.unicode);
+        let mut child_indent = child_indent.to_owned();
+        if self.visible(id) {
+            let _ = writeln!(out, "{indent}{}", self.description(id));
+            if let Some(g) = self.tree.node(id).group {
+                if self.tree.groups[g].root == id && self.group_collapses(g) {
+                    let _ = write!(out, "{child_indent}   {}", self.group_line(g));
+                    marks = ["      "; 4];
+                }
+            }
+        } else {
+            marks = [""; 4];
+        }
+        let children = &self.tree.node(id).children;
+        let last_visible = children.iter().rposition(|&c| self.visible(c));
+        for (i, &c) in children.iter().enumerate() {
+            let (branch, cont) = if last_visible.is_some_and(|l| i < l) {
+                (marks[0], marks[1])
+            } else {
+                (marks[2], marks[3])
+            };
+            let ci = format!("{child_indent}{branch}");
+            let cc = format!("{child_indent}{cont}");
+            self.node(out, c, &ci, &cc);
+        }
+        child_indent.clear();
+    }
+}
