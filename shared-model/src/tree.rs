@@ -295,6 +295,13 @@ impl CallTree {
         for (node, (_, line)) in best {
             self.nodes[node.index()].line = line;
         }
+        // Heaviest first, as every view wants an aggregated tree.
+        let mut children = Vec::new();
+        for id in self.walk() {
+            children.clone_from(&self.node(id).children);
+            children.sort_by_key(|&c| std::cmp::Reverse(self.node(c).total_us));
+            self.nodes[id.index()].children.clone_from(&children);
+        }
     }
 
     /// In time order: consecutive samples share a node while they share the call path, and

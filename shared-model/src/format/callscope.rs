@@ -168,11 +168,12 @@ pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
     let doc: Document = match serde_json::from_slice(json) {
         Ok(doc) => doc,
         Err(err) => {
-            check_version(
-                serde_json::from_slice::<Header>(json)
-                    .ok()
-                    .and_then(|h| h.version),
-            )?;
+            if let Some(version) = serde_json::from_slice::<Header>(json)
+                .ok()
+                .and_then(|h| h.version)
+            {
+                check_version(Some(version))?;
+            }
             return Err(LoadError::invalid(FORMAT_NAME, err.to_string()));
         }
     };

@@ -1,8 +1,10 @@
 //! Collapsed stacks: one line per distinct stack, `outer;inner;innermost count`, as written
 //! by py-spy, `stackcollapse-*` and inferno.
 //!
-//! Counts are sample counts. callscope writes the number of samples of each stack and reads
-//! each counted sample as one millisecond of wall time (collapsed files carry no interval).
+//! Counts are sample counts. A line is read as one sample whose weight is its count times
+//! one millisecond (collapsed files carry no interval), so a huge count costs nothing. When
+//! writing, a stack's count is its wall time in sampling intervals (at least 1), which is the
+//! sample count for regular samples and gives late samples their true weight.
 //! Frames written as `name (file:line)`, py-spy's form, keep their file and line.
 
 use std::collections::BTreeMap;
@@ -15,8 +17,6 @@ use crate::session::{FunctionKind, Metadata, Session, SessionBuilder};
 const FORMAT: &str = "collapsed stacks";
 /// The wall time one counted sample stands for when reading.
 pub const SAMPLE_US: u64 = 1000;
-/// More samples than this in one file is taken as damage rather than a profile.
-const MAX_SAMPLES: u64 = 100_000_000;
 
 /// Splits `name (file:line)` into its parts; anything else is just a name.
 fn parse_frame(text: &str) -> (&str, &str, u32) {
@@ -62,13 +62,16 @@ pub(crate) fn decode_text(text: &str) -> Result<Session, LoadError> {
         };
         let (stack, count) = line.rsplit_once(' ').ok_or_else(bad)?;
         let count: u64 = count.parse().map_err(|_| bad())?;
-        total += count;
-        if total > MAX_SAMPLES {
-            return Err(LoadError::TooLarge(format!(
-                "line {} brings the sample count over {MAX_SAMPLES}",
-                n + 1
-            )));
-        }
+        total = total
+            .checked_add(count)
+            .filter(|&t| t <= u32::MAX as u64)
+            .ok_or_else(|| {
+                LoadError::TooLarge(format!(
+                    "line {} brings the sample count over {}",
+                    n + 1,
+                    u32::MAX
+                ))
+            })?;
         frames.clear();
         for part in stack.split(';').filter(|p| !p.is_empty()) {
             let (name, file, line_no) = parse_frame(part);
@@ -83,14 +86,14 @@ pub(crate) fn decode_text(text: &str) -> Result<Session, LoadError> {
         let Some(st) = b.stack_from_frames(frames.iter().copied()) else {
             return Err(bad());
         };
-        for _ in 0..count {
-            now += SAMPLE_US;
-            b.push_sample(t, st, now, SAMPLE_US, None);
-        }
+        let weight = count * SAMPLE_US;
+        now += weight;
+        b.push_sample(t, st, now, weight, None);
     }
     if b.session().sample_count() == 0 {
         return Err(LoadError::invalid(FORMAT, "no stacks found"));
     }
+    b.meta_mut().counts.samples = total;
     Ok(b.finish())
 }
 
@@ -100,12 +103,16 @@ fn truncate(s: &str) -> String {
 
 /// Writes every thread's samples merged, one line per distinct call path, sorted.
 pub fn encode(session: &Session) -> String {
+    let interval = session.meta.interval_us.max(1);
     let mut per_stack: BTreeMap<StackId, u64> = BTreeMap::new();
     for t in &session.threads {
-        for &st in &t.samples.stack {
-            *per_stack.entry(st).or_default() += 1;
+        for (&st, &w) in t.samples.stack.iter().zip(&t.samples.weight_us) {
+            *per_stack.entry(st).or_default() += w;
         }
     }
+    let per_stack = per_stack
+        .into_iter()
+        .map(|(st, w)| (st, (w + interval / 2) / interval));
     // Stacks that differ only in executing lines read the same here, so merge by text.
     let mut per_line: BTreeMap<String, u64> = BTreeMap::new();
     for (st, n) in per_stack {
@@ -127,7 +134,7 @@ pub fn encode(session: &Session) -> String {
     }
     let mut out = String::new();
     for (text, n) in per_line {
-        let _ = writeln!(out, "{text} {n}");
+        let _ = writeln!(out, "{text} {}", n.max(1));
     }
     out
 }

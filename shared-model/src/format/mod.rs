@@ -49,7 +49,7 @@ pub fn load_with_format(bytes: &[u8]) -> Result<(Session, Format), LoadError> {
         return Err(LoadError::Empty);
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let data = gunzip(bytes)?;
+        let data = gunzip(bytes, MAX_DECOMPRESSED)?;
         if data.starts_with(&[0x1f, 0x8b]) {
             return Err(LoadError::UnknownFormat("gzip inside gzip".to_owned()));
         }
@@ -58,17 +58,17 @@ pub fn load_with_format(bytes: &[u8]) -> Result<(Session, Format), LoadError> {
     load_plain(bytes)
 }
 
-fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
+/// Decompresses gzip, refusing output larger than `limit` bytes.
+pub fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, LoadError> {
     let mut out = Vec::new();
     let decoder = flate2::read::MultiGzDecoder::new(bytes);
     decoder
-        .take(MAX_DECOMPRESSED + 1)
+        .take(limit + 1)
         .read_to_end(&mut out)
         .map_err(|e| LoadError::Gzip(e.to_string()))?;
-    if out.len() as u64 > MAX_DECOMPRESSED {
+    if out.len() as u64 > limit {
         return Err(LoadError::TooLarge(format!(
-            "it decompresses to more than {} MiB",
-            MAX_DECOMPRESSED >> 20
+            "it decompresses to more than {limit} bytes"
         )));
     }
     if out.is_empty() {

@@ -130,7 +130,12 @@ pub fn header(session: &Session) -> String {
         out,
         "Recorded: {}   Samples: {}   Duration: {duration:.3} s",
         format_utc(m.start_time),
-        session.sample_count()
+        // The recorder counts sampling passes (one pass samples every thread).
+        if m.counts.samples > 0 {
+            m.counts.samples
+        } else {
+            session.sample_count() as u64
+        }
     );
     if let Some(cpu) = m.cpu_time_us {
         let cpu = cpu as f64 / 1e6;

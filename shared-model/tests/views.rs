@@ -1,0 +1,106 @@
+//! Timeline spans, flame layout and the function table.
+
+mod common;
+
+use callscope_model::flame;
+use callscope_model::functions::FunctionTable;
+use callscope_model::timeline::thread_timeline;
+use callscope_model::tree::{CallTree, TreeOptions};
+use common::{session, small_program};
+
+#[test]
+fn timeline_spans_follow_samples_in_time() {
+    let s = small_program();
+    let t = thread_timeline(&s, 0);
+    let name = |sp: &callscope_model::timeline::Span| s.function_name(sp.func).to_owned();
+    let mut spans: Vec<_> = t
+        .spans
+        .iter()
+        .map(|sp| (name(sp), sp.depth, sp.start_us / 1000, sp.end_us / 1000))
+        .collect();
+    spans.sort_by_key(|x| (x.2, x.1));
+    assert_eq!(
+        spans[..4],
+        [
+            ("<module>".into(), 0, 0, 65),
+            ("main".into(), 1, 0, 65),
+            ("compute".into(), 2, 0, 30),
+            ("parse".into(), 2, 30, 50)
+        ]
+    );
+    assert!(
+        spans.contains(&("compute".into(), 2, 50, 60)),
+        "a second call is a second span"
+    );
+    assert_eq!(t.max_depth, 6);
+    assert_eq!((t.start_us, t.end_us), (0, 65_000));
+}
+
+#[test]
+fn flame_layout_places_children_inside_parents() {
+    let s = small_program();
+    let tree = CallTree::build(&s, &TreeOptions::default());
+    let rects = flame::layout(&tree, tree.root);
+    for r in &rects {
+        if let Some(parent) = tree
+            .node(r.node)
+            .parent
+            .and_then(|p| rects.iter().find(|q| q.node == p))
+        {
+            assert_eq!(r.depth, parent.depth + 1);
+            assert!(r.x_us >= parent.x_us && r.x_us + r.width_us <= parent.x_us + parent.width_us);
+        }
+    }
+    let total: u64 = rects
+        .iter()
+        .filter(|r| r.depth == 0)
+        .map(|r| r.width_us)
+        .sum();
+    assert_eq!(total, 115_000);
+}
+
+#[test]
+fn function_table_counts_recursion_once() {
+    let s = session(&[
+        (1, "a.py:main:1;a.py:fib:10;a.py:fib:11;a.py:fib:11", 4),
+        (1, "a.py:main:1;a.py:fib:10", 1),
+    ]);
+    let table = FunctionTable::build(&s, &[], None);
+    let fib = table
+        .rows
+        .iter()
+        .find(|r| s.function_name(r.func) == "fib")
+        .unwrap();
+    assert_eq!((fib.total_us, fib.self_us), (5000, 5000));
+    let main = table
+        .rows
+        .iter()
+        .find(|r| s.function_name(r.func) == "main")
+        .unwrap();
+    assert_eq!((main.total_us, main.self_us), (5000, 0));
+    let callers: Vec<_> = table
+        .callers(fib.func)
+        .map(|e| (s.function_name(e.caller), e.total_us))
+        .collect();
+    assert_eq!(callers, [("main", 5000), ("fib", 4000)]);
+    let callees: Vec<_> = table
+        .callees(main.func)
+        .map(|e| s.function_name(e.callee))
+        .collect();
+    assert_eq!(callees, ["fib"]);
+}
+
+#[test]
+fn function_table_filters_by_thread_and_time() {
+    let s = small_program();
+    let worker = FunctionTable::build(&s, &[1], None);
+    assert_eq!(worker.total_us, 50_000);
+    let early = FunctionTable::build(&s, &[0], Some(0..31_000));
+    assert_eq!(early.total_us, 30_000);
+    let names: Vec<_> = early.rows.iter().map(|r| s.function_name(r.func)).collect();
+    assert_eq!(
+        names,
+        ["compute", "<module>", "main"],
+        "ties: most self time first"
+    );
+}
