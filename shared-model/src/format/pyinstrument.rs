@@ -7,7 +7,9 @@
 //! `[self]`, `[out-of-context]`) have no `\0` parts; a stack may start with a thread frame
 //! whose file is `<thread>`.
 
-use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+use serde::Deserialize;
 
 use crate::error::{LoadError, SaveError};
 use crate::ids::FrameId;
@@ -15,7 +17,7 @@ use crate::session::{Counts, FunctionKind, Metadata, Session, SessionBuilder};
 
 const FORMAT: &str = "pyinstrument session";
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize)]
 struct PyiSession {
     #[serde(default)]
     start_time: f64,
@@ -24,11 +26,7 @@ struct PyiSession {
     #[serde(default)]
     min_interval: Option<f64>,
     #[serde(default)]
-    max_interval: Option<f64>,
-    #[serde(default)]
     sample_count: Option<u64>,
-    #[serde(default)]
-    start_call_stack: Vec<String>,
     #[serde(default)]
     target_description: String,
     #[serde(default)]
@@ -151,7 +149,12 @@ pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
         let (tid, tname) = thread.unwrap_or((0, "MainThread"));
         let t = b.thread_index(tid, tname);
         let weight = seconds_to_us(*time);
-        now += weight;
+        now = now.checked_add(weight).ok_or_else(|| {
+            LoadError::invalid(
+                FORMAT,
+                format!("frame record {i}: times add up past any real profile"),
+            )
+        })?;
         b.push_sample(t, stack_id, now, weight, None);
     }
     if let Some(t) = b
@@ -179,6 +182,14 @@ fn seconds_to_us(s: f64) -> u64 {
 
 /// Writes the samples as a pyinstrument session, which `pyinstrument --load` opens.
 pub fn encode_session(session: &Session) -> Result<Vec<u8>, SaveError> {
+    let mut out = Vec::new();
+    write_session(session, &mut out)?;
+    Ok(out)
+}
+
+/// Streams a pyinstrument session to `out`. pyinstrument repeats every frame of every stack
+/// in every sample, so the output is large; it is never held in memory whole.
+pub fn write_session(session: &Session, out: &mut impl Write) -> Result<(), SaveError> {
     let info_of: Vec<String> = session
         .frames
         .iter()
@@ -194,11 +205,43 @@ pub fn encode_session(session: &Session) -> Result<Vec<u8>, SaveError> {
             if f.tracebackhide {
                 s.push_str("\x01h1");
             }
-            s
+            serde_json::to_string(&s).expect("strings serialise")
         })
         .collect();
+    let thread_info: Vec<String> = session
+        .threads
+        .iter()
+        .map(|t| {
+            serde_json::to_string(&format!("{}\0<thread>\0{}", t.name, t.id))
+                .expect("strings serialise")
+        })
+        .collect();
+    let meta = &session.meta;
+    let interval = meta.interval_us as f64 / 1e6;
+    let header = serde_json::json!({
+        "start_time": meta.start_time,
+        "duration": meta.duration_us as f64 / 1e6,
+        "min_interval": interval,
+        "max_interval": interval,
+        "sample_count": session.sample_count(),
+        // pyinstrument trims the tree's stem along this; it must at least name a thread.
+        "start_call_stack": session
+            .threads
+            .iter()
+            .find(|t| t.is_main)
+            .or(session.threads.first())
+            .map(|t| vec![format!("{}\0<thread>\0{}", t.name, t.id)])
+            .unwrap_or_default(),
+        "target_description": format!("Program: {}", meta.program),
+        "cpu_time": meta.cpu_time_us.unwrap_or(0) as f64 / 1e6,
+        "sys_path": meta.sys_path,
+        "sys_prefixes": meta.sys_prefixes,
+    });
+    let header = serde_json::to_string(&header)?;
+    out.write_all(&header.as_bytes()[..header.len() - 1])?;
+    out.write_all(b", \"frame_records\": [")?;
     // pyinstrument interleaves every thread's records in time order.
-    let mut order: Vec<(u64, usize, usize)> = Vec::new();
+    let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(session.sample_count());
     for (t, thread) in session.threads.iter().enumerate() {
         order.extend(
             thread
@@ -206,36 +249,31 @@ pub fn encode_session(session: &Session) -> Result<Vec<u8>, SaveError> {
                 .time_us
                 .iter()
                 .enumerate()
-                .map(|(i, &time)| (time, t, i)),
+                .map(|(i, &time)| (time, t as u32, i as u32)),
         );
     }
     order.sort_unstable();
-    let mut records = Vec::with_capacity(order.len());
-    for (_, t, i) in order {
-        let thread = &session.threads[t];
-        let mut stack = vec![format!("{}\0<thread>\0{}", thread.name, thread.id)];
-        stack.extend(
-            session
-                .stack_frames(thread.samples.stack[i])
-                .iter()
-                .map(|f| info_of[f.index()].clone()),
-        );
-        records.push((stack, thread.samples.weight_us[i] as f64 / 1e6));
+    let mut frames = Vec::new();
+    for (n, &(_, t, i)) in order.iter().enumerate() {
+        let thread = &session.threads[t as usize];
+        out.write_all(if n == 0 { b"[[" } else { b", [[" })?;
+        out.write_all(thread_info[t as usize].as_bytes())?;
+        frames.clear();
+        let mut cursor = Some(thread.samples.stack[i as usize]);
+        while let Some(id) = cursor {
+            frames.push(session.stack(id).frame);
+            cursor = session.stack(id).parent;
+        }
+        for f in frames.iter().rev() {
+            out.write_all(b", ")?;
+            out.write_all(info_of[f.index()].as_bytes())?;
+        }
+        write!(
+            out,
+            "], {}]",
+            thread.samples.weight_us[i as usize] as f64 / 1e6
+        )?;
     }
-    let meta = &session.meta;
-    let interval = meta.interval_us as f64 / 1e6;
-    let doc = PyiSession {
-        start_time: meta.start_time,
-        duration: meta.duration_us as f64 / 1e6,
-        min_interval: Some(interval),
-        max_interval: Some(interval),
-        sample_count: Some(records.len() as u64),
-        start_call_stack: Vec::new(),
-        target_description: format!("Program: {}", meta.program),
-        cpu_time: Some(meta.cpu_time_us.unwrap_or(0) as f64 / 1e6),
-        sys_path: meta.sys_path.clone(),
-        sys_prefixes: meta.sys_prefixes.clone(),
-        frame_records: records,
-    };
-    Ok(serde_json::to_vec(&doc)?)
+    out.write_all(b"]}")?;
+    Ok(())
 }

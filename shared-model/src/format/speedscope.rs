@@ -178,7 +178,14 @@ pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
                         .iter()
                         .map(|&i| frame(i, &|| format!("profile {p}, sample {s}")))
                         .collect::<Result<Vec<_>, _>>()?;
-                    now += w;
+                    now = now.checked_add(w).ok_or_else(|| {
+                        LoadError::invalid(
+                            FORMAT,
+                            format!(
+                                "profile {p}, sample {s}: weights add up past any real profile"
+                            ),
+                        )
+                    })?;
                     // A sample's time is the end of the interval its weight covers.
                     if let Some(st) = b.stack_from_frames(ids) {
                         b.push_sample(t, st, now - start, w, None);
