@@ -40,6 +40,18 @@ fn callscope_format_round_trips_exactly() {
 }
 
 #[test]
+fn floats_round_trip_exactly() {
+    // Found by the fuzzer: a start time parsed one unit in the last place off.
+    let mut session = small_program();
+    session.meta.start_time = 1_795_601_845.346_025_4;
+    let loaded = format::load(&format::callscope::encode(&session).unwrap()).unwrap();
+    assert_eq!(
+        loaded.meta.start_time.to_bits(),
+        session.meta.start_time.to_bits()
+    );
+}
+
+#[test]
 fn callscope_format_keeps_thread_and_metadata_fields() {
     let session = small_program();
     let loaded = format::load(&format::callscope::encode(&session).unwrap()).unwrap();
