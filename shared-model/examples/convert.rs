@@ -29,9 +29,7 @@ fn main() {
     } else if output.ends_with(".pyinstrument.json") {
         format::pyinstrument::encode_session(&session).unwrap_or_else(|e| fail(&e))
     } else if output.ends_with(".tree.json") {
-        json_tree::render(&session, &[], &ProcessorOptions::default())
-            .to_string()
-            .into_bytes()
+        json_tree::render(&session, &[], &ProcessorOptions::default()).into_bytes()
     } else {
         fail(&"unknown output extension")
     };

@@ -255,6 +255,7 @@ impl CallTree {
         }
         let mut node_of: Vec<Option<NodeId>> = vec![None; n];
         let mut child_index: HashMap<(NodeId, FuncId), NodeId> = HashMap::new();
+        let mut self_child: HashMap<NodeId, NodeId> = HashMap::new();
         let mut lines: Vec<(NodeId, u32, u64)> = Vec::new();
         for i in 0..n {
             if count[i] == 0 {
@@ -273,8 +274,8 @@ impl CallTree {
             node_of[i] = Some(node);
             lines.push((node, frame.line, weight[i]));
             if own_count[i] > 0 {
-                let self_node = *child_index
-                    .entry((node, FuncId(u32::MAX)))
+                let self_node = *self_child
+                    .entry(node)
                     .or_insert_with(|| self.add_node(node, NodeKind::SelfTime, frame.line));
                 let s_ref = &mut self.nodes[self_node.index()];
                 s_ref.total_us += own_weight[i];

@@ -110,7 +110,8 @@ fn exports() {
         &serde_json::to_string_pretty(&speedscope).unwrap(),
     );
     check("small.collapsed.txt", &format::collapsed::encode(&s));
-    let tree = json_tree::render(&s, &[], &ProcessorOptions::default());
+    let tree: serde_json::Value =
+        serde_json::from_str(&json_tree::render(&s, &[], &ProcessorOptions::default())).unwrap();
     check(
         "small.tree.json",
         &serde_json::to_string_pretty(&tree).unwrap(),

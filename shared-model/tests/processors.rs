@@ -37,6 +37,14 @@ fn outline(s: &Session, tree: &CallTree) -> Vec<String> {
     out
 }
 
+/// The outline's top-level lines.
+fn tops(s: &Session, tree: &CallTree) -> Vec<String> {
+    outline(s, tree)
+        .into_iter()
+        .filter(|l| !l.starts_with(' '))
+        .collect()
+}
+
 fn run(
     s: &Session,
     tree: &mut CallTree,
@@ -119,11 +127,7 @@ fn split_threads_puts_a_node_per_thread() {
             ..TreeOptions::default()
         },
     );
-    let tops: Vec<_> = outline(&s, &tree)
-        .into_iter()
-        .filter(|l| !l.starts_with(' '))
-        .collect();
-    assert_eq!(tops, ["<MainThread> 65", "<Thread-2> 50"]);
+    assert_eq!(tops(&s, &tree), ["<MainThread> 65", "<Thread-2> 50"]);
 }
 
 #[test]
@@ -162,11 +166,7 @@ fn aggregate_repeated_calls_merges_and_sorts() {
         &ProcessorOptions::default(),
         &[processors::aggregate_repeated_calls],
     );
-    let tops: Vec<_> = outline(&s, &tree)
-        .into_iter()
-        .filter(|l| !l.starts_with(' '))
-        .collect();
-    assert_eq!(tops, ["<MainThread> 65", "<Thread-2> 50"]);
+    assert_eq!(tops(&s, &tree), ["<MainThread> 65", "<Thread-2> 50"]);
 }
 
 #[test]

@@ -104,3 +104,31 @@ fn function_table_filters_by_thread_and_time() {
         "ties: most self time first"
     );
 }
+
+#[test]
+fn very_deep_stacks_render_without_recursion() {
+    // Deeper than a native stack would survive recursing through, on a small test thread.
+    let depth = 5000;
+    let line = format!(
+        "{} 3\n",
+        (0..depth)
+            .map(|i| format!("f{i} (a.py:{i})"))
+            .collect::<Vec<_>>()
+            .join(";")
+    );
+    let s = callscope_model::format::load(line.as_bytes()).unwrap();
+    let handle = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            let text = callscope_model::render::text::render(&s, &Default::default());
+            let json = callscope_model::render::json_tree::render(&s, &[], &Default::default());
+            let root = json
+                .find("\"function\":")
+                .map(|i| json[i + 12..].split('"').next().unwrap_or("").to_owned());
+            (text.lines().count(), root)
+        })
+        .unwrap();
+    let (lines, root) = handle.join().expect("no stack overflow");
+    assert!(lines > depth, "{lines}");
+    assert_eq!(root.as_deref(), Some("f0"));
+}

@@ -1,7 +1,10 @@
 //! A processed call tree as JSON, in the shape of pyinstrument's JSON renderer, for tools
 //! that already read that.
+//!
+//! The text is written directly rather than through `serde_json::Value`: a tree may be
+//! deeper than recursion over nested values (to build, serialise or drop them) can go.
 
-use serde_json::{json, Map, Value};
+use std::fmt::Write;
 
 use crate::ids::NodeId;
 use crate::library::CodeInfo;
@@ -10,80 +13,84 @@ use crate::render::processed_tree;
 use crate::session::Session;
 use crate::tree::{CallTree, NodeKind};
 
-/// Renders the processed tree of `threads` (all when empty).
-pub fn render(session: &Session, threads: &[usize], options: &ProcessorOptions) -> Value {
+/// Renders the processed tree of `threads` (all when empty) as a JSON document.
+pub fn render(session: &Session, threads: &[usize], options: &ProcessorOptions) -> String {
     let code = CodeInfo::new(session);
     let tree = processed_tree(session, &code, threads, options);
     let m = &session.meta;
-    let roots = &tree.node(tree.root).children;
-    let root = match roots.as_slice() {
-        [] => Value::Null,
-        [only] => node_json(session, &code, &tree, *only),
-        _ => node_json(session, &code, &tree, tree.root),
-    };
-    json!({
-        "start_time": m.start_time,
-        "duration": m.duration_us as f64 / 1e6,
-        "sample_count": session.sample_count(),
-        "target_description": format!("Program: {}", m.program),
-        "cpu_time": m.cpu_time_us.unwrap_or(0) as f64 / 1e6,
-        "root_frame": root,
-    })
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{{\"start_time\":{},\"duration\":{},\"sample_count\":{},\"target_description\":{},\"cpu_time\":{},\"root_frame\":",
+        json_f64(m.start_time),
+        json_f64(m.duration_us as f64 / 1e6),
+        session.sample_count(),
+        json_str(&format!("Program: {}", m.program)),
+        json_f64(m.cpu_time_us.unwrap_or(0) as f64 / 1e6),
+    );
+    match tree.node(tree.root).children.as_slice() {
+        [] => out.push_str("null"),
+        [only] => write_node(&mut out, session, &code, &tree, *only),
+        _ => write_node(&mut out, session, &code, &tree, tree.root),
+    }
+    out.push_str("}\n");
+    out
 }
 
-fn node_json(session: &Session, code: &CodeInfo, tree: &CallTree, id: NodeId) -> Value {
-    // Built bottom-up without recursion: Python allows stacks deeper than a native stack
-    // comfortably recurses through serde values.
-    let order = {
-        let mut order = Vec::new();
-        let mut stack = vec![id];
-        while let Some(n) = stack.pop() {
-            order.push(n);
-            stack.extend(tree.node(n).children.iter().copied());
-        }
-        order
-    };
-    let mut built: std::collections::HashMap<NodeId, Value> = std::collections::HashMap::new();
-    for &n in order.iter().rev() {
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialise")
+}
+
+/// serde_json's own number formatting (non-finite numbers become `null`).
+fn json_f64(x: f64) -> String {
+    serde_json::to_string(&x).expect("floats serialise")
+}
+
+enum Step {
+    Open(NodeId, bool),
+    Close,
+}
+
+fn write_node(out: &mut String, session: &Session, code: &CodeInfo, tree: &CallTree, id: NodeId) {
+    let mut work = vec![Step::Open(id, true)];
+    while let Some(step) = work.pop() {
+        let Step::Open(n, first) = step else {
+            out.push_str("]}");
+            continue;
+        };
         let node = tree.node(n);
         let (function, file, short, app) = match node.kind {
             NodeKind::Function(f) => (
-                session.function_name(f).to_owned(),
-                session.function_file(f).to_owned(),
-                code.short_file(f).to_owned(),
+                session.function_name(f),
+                session.function_file(f),
+                code.short_file(f),
                 code.is_application(f),
             ),
-            NodeKind::SelfTime => ("[self]".to_owned(), String::new(), String::new(), false),
-            NodeKind::Thread(t) => (
-                session.threads[t].name.clone(),
-                "<thread>".to_owned(),
-                String::new(),
-                false,
-            ),
-            NodeKind::Root => ("[root]".to_owned(), String::new(), String::new(), false),
+            NodeKind::SelfTime => ("[self]", "", "", false),
+            NodeKind::Thread(t) => (session.threads[t].name.as_str(), "<thread>", "", false),
+            NodeKind::Root => ("[root]", "", "", false),
         };
-        let children: Vec<Value> = node
-            .children
-            .iter()
-            .filter_map(|c| built.remove(c))
-            .collect();
-        let mut obj = Map::new();
-        obj.insert("function".into(), function.into());
-        obj.insert("file_path_short".into(), short.into());
-        obj.insert("file_path".into(), file.into());
-        obj.insert("line_no".into(), node.line.into());
-        obj.insert("time".into(), (node.total_us as f64 / 1e6).into());
-        obj.insert(
-            "self_time".into(),
-            (tree.self_us(session, n) as f64 / 1e6).into(),
-        );
-        obj.insert("sample_count".into(), node.samples.into());
-        obj.insert("is_application_code".into(), app.into());
-        obj.insert("children".into(), children.into());
-        if let Some(g) = node.group {
-            obj.insert("group_id".into(), g.into());
+        if !first {
+            out.push(',');
         }
-        built.insert(n, Value::Object(obj));
+        let _ = write!(
+            out,
+            "{{\"function\":{},\"file_path_short\":{},\"file_path\":{},\"line_no\":{},\"time\":{},\"self_time\":{},\"sample_count\":{},\"is_application_code\":{app}",
+            json_str(function),
+            json_str(short),
+            json_str(file),
+            node.line,
+            json_f64(node.total_us as f64 / 1e6),
+            json_f64(tree.self_us(session, n) as f64 / 1e6),
+            node.samples,
+        );
+        if let Some(g) = node.group {
+            let _ = write!(out, ",\"group_id\":{g}");
+        }
+        out.push_str(",\"children\":[");
+        work.push(Step::Close);
+        for (i, &c) in node.children.iter().enumerate().rev() {
+            work.push(Step::Open(c, i == 0));
+        }
     }
-    built.remove(&id).unwrap_or(Value::Null)
 }

@@ -351,34 +351,38 @@ impl TreeRenderer<'_> {
         )
     }
 
+    /// Prints `id` and everything below it. Iterative, because a session read from a file
+    /// may be far deeper than a native stack can recurse.
     fn node(&self, out: &mut String, id: NodeId, indent: &str, child_indent: &str) {
-        // Iterative over children would complicate the glyph bookkeeping; depth is bounded
-        // by Python's recursion limit and the renderer runs on native stacks.
-        let mut marks = glyphs(self.r.options.unicode);
-        let mut child_indent = child_indent.to_owned();
-        if self.visible(id) {
-            let _ = writeln!(out, "{indent}{}", self.description(id));
-            if let Some(g) = self.tree.node(id).group {
-                if self.tree.groups[g].root == id && self.group_collapses(g) {
-                    let _ = write!(out, "{child_indent}   {}", self.group_line(g));
-                    marks = ["      "; 4];
+        let mut work = vec![(id, indent.to_owned(), child_indent.to_owned())];
+        while let Some((id, indent, child_indent)) = work.pop() {
+            let mut marks = glyphs(self.r.options.unicode);
+            if self.visible(id) {
+                let _ = writeln!(out, "{indent}{}", self.description(id));
+                if let Some(g) = self.tree.node(id).group {
+                    if self.tree.groups[g].root == id && self.group_collapses(g) {
+                        let _ = write!(out, "{child_indent}   {}", self.group_line(g));
+                        marks = ["      "; 4];
+                    }
                 }
-            }
-        } else {
-            marks = [""; 4];
-        }
-        let children = &self.tree.node(id).children;
-        let last_visible = children.iter().rposition(|&c| self.visible(c));
-        for (i, &c) in children.iter().enumerate() {
-            let (branch, cont) = if last_visible.is_some_and(|l| i < l) {
-                (marks[0], marks[1])
             } else {
-                (marks[2], marks[3])
-            };
-            let ci = format!("{child_indent}{branch}");
-            let cc = format!("{child_indent}{cont}");
-            self.node(out, c, &ci, &cc);
+                // Hidden group members print nothing, and neither does their indent.
+                marks = [""; 4];
+            }
+            let children = &self.tree.node(id).children;
+            let last_visible = children.iter().rposition(|&c| self.visible(c));
+            for (i, &c) in children.iter().enumerate().rev() {
+                let (branch, cont) = if last_visible.is_some_and(|l| i < l) {
+                    (marks[0], marks[1])
+                } else {
+                    (marks[2], marks[3])
+                };
+                work.push((
+                    c,
+                    format!("{child_indent}{branch}"),
+                    format!("{child_indent}{cont}"),
+                ));
+            }
         }
-        child_indent.clear();
     }
 }
