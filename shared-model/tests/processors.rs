@@ -45,6 +45,11 @@ fn tops(s: &Session, tree: &CallTree) -> Vec<String> {
         .collect()
 }
 
+/// Runs one processor with the default options.
+fn run_one(s: &Session, tree: &mut CallTree, processor: processors::Processor) {
+    run(s, tree, &ProcessorOptions::default(), &[processor]);
+}
+
 fn run(
     s: &Session,
     tree: &mut CallTree,
@@ -141,12 +146,7 @@ fn aggregate_repeated_calls_merges_and_sorts() {
             ..TreeOptions::default()
         },
     );
-    run(
-        &s,
-        &mut tree,
-        &ProcessorOptions::default(),
-        &[processors::aggregate_repeated_calls],
-    );
+    run_one(&s, &mut tree, processors::aggregate_repeated_calls);
     let lines = outline(&s, &tree);
     assert_eq!(
         lines[..5],
@@ -160,12 +160,7 @@ fn aggregate_repeated_calls_merges_and_sorts() {
     );
     // A timeline of several threads keeps a node per thread; those sort heaviest first too.
     let mut tree = timeline(&s);
-    run(
-        &s,
-        &mut tree,
-        &ProcessorOptions::default(),
-        &[processors::aggregate_repeated_calls],
-    );
+    run_one(&s, &mut tree, processors::aggregate_repeated_calls);
     assert_eq!(tops(&s, &tree), ["<MainThread> 65", "<Thread-2> 50"]);
 }
 
@@ -223,12 +218,7 @@ fn remove_tracebackhide_keeps_children() {
         .unwrap();
     s.functions[helper].tracebackhide = true;
     let mut tree = CallTree::build(&s, &TreeOptions::default());
-    run(
-        &s,
-        &mut tree,
-        &ProcessorOptions::default(),
-        &[processors::remove_tracebackhide],
-    );
+    run_one(&s, &mut tree, processors::remove_tracebackhide);
     assert_eq!(outline(&s, &tree), ["main 4", "  inner 4", "    [self] 4"]);
 }
 
@@ -240,12 +230,7 @@ fn remove_irrelevant_nodes_uses_the_threshold_and_moves_time_to_self() {
         (1, "a.py:main:1;a.py:mid:30", 1),
     ]);
     let mut tree = CallTree::build(&s, &TreeOptions::default());
-    run(
-        &s,
-        &mut tree,
-        &ProcessorOptions::default(),
-        &[processors::remove_irrelevant_nodes],
-    );
+    run_one(&s, &mut tree, processors::remove_irrelevant_nodes);
     let lines = outline(&s, &tree);
     assert!(
         !lines
@@ -280,12 +265,7 @@ fn remove_profiler_frames_strips_the_launcher_only() {
         (1, &format!("{launcher};app.py:<module>:1"), 2),
     ]);
     let mut tree = CallTree::build(&s, &TreeOptions::default());
-    run(
-        &s,
-        &mut tree,
-        &ProcessorOptions::default(),
-        &[processors::remove_profiler_frames],
-    );
+    run_one(&s, &mut tree, processors::remove_profiler_frames);
     assert_eq!(outline(&s, &tree)[..2], ["<module> 12", "  main 10"]);
     // A program that uses runpy itself, without the profiler's entry point, keeps it.
     let s = session(&[(
@@ -294,12 +274,7 @@ fn remove_profiler_frames_strips_the_launcher_only() {
         3,
     )]);
     let mut tree = CallTree::build(&s, &TreeOptions::default());
-    run(
-        &s,
-        &mut tree,
-        &ProcessorOptions::default(),
-        &[processors::remove_profiler_frames],
-    );
+    run_one(&s, &mut tree, processors::remove_profiler_frames);
     assert_eq!(outline(&s, &tree)[0], "_run_module_as_main 3");
 }
 
@@ -307,12 +282,7 @@ fn remove_profiler_frames_strips_the_launcher_only() {
 fn group_library_frames_groups_runs_of_library_code() {
     let s = small_program();
     let mut tree = CallTree::build(&s, &TreeOptions::default());
-    run(
-        &s,
-        &mut tree,
-        &ProcessorOptions::default(),
-        &[processors::group_library_frames],
-    );
+    run_one(&s, &mut tree, processors::group_library_frames);
     let lines = outline(&s, &tree);
     assert!(lines.contains(&"      loads* 20".to_owned()), "{lines:?}");
     assert!(
