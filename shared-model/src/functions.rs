@@ -39,27 +39,7 @@ impl FunctionTable {
     /// Builds the table for the given threads (all when empty) and time range.
     pub fn build(session: &Session, threads: &[usize], range: Option<Range<u64>>) -> Self {
         let n = session.stacks.len();
-        let mut weight = vec![0u64; n];
-        let mut count = vec![0u64; n];
-        let all: Vec<usize> = (0..session.threads.len()).collect();
-        let threads = if threads.is_empty() {
-            &all[..]
-        } else {
-            threads
-        };
-        for &t in threads {
-            let Some(thread) = session.threads.get(t) else {
-                continue;
-            };
-            let s = &thread.samples;
-            for i in 0..s.len() {
-                if range.as_ref().is_some_and(|r| !r.contains(&s.time_us[i])) {
-                    continue;
-                }
-                weight[s.stack[i].index()] += s.weight_us[i];
-                count[s.stack[i].index()] += 1;
-            }
-        }
+        let (weight, count) = session.stack_weights(threads, range.as_ref());
         let mut rows: HashMap<FuncId, FunctionStats> = HashMap::new();
         let mut edges: HashMap<(FuncId, FuncId), u64> = HashMap::new();
         let mut seen_funcs: Vec<FuncId> = Vec::new();

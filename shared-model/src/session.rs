@@ -7,6 +7,7 @@
 //! impossible and lets every pass over the stack table run front to back in one sweep.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
@@ -212,6 +213,36 @@ impl Session {
             depth.push(d);
         }
         depth
+    }
+
+    /// Wall weight and sample count of the samples that end exactly at each stack, over
+    /// `threads` (all when empty) and, if given, only samples taken within `range`.
+    /// Every aggregated view starts from these two columns.
+    pub fn stack_weights(
+        &self,
+        threads: &[usize],
+        range: Option<&Range<u64>>,
+    ) -> (Vec<u64>, Vec<u64>) {
+        let n = self.stacks.len();
+        let (mut weight, mut count) = (vec![0u64; n], vec![0u64; n]);
+        let all: Vec<usize>;
+        let threads = if threads.is_empty() {
+            all = (0..self.threads.len()).collect();
+            &all[..]
+        } else {
+            threads
+        };
+        for thread in threads.iter().filter_map(|&t| self.threads.get(t)) {
+            let s = &thread.samples;
+            for i in 0..s.len() {
+                if range.is_some_and(|r| !r.contains(&s.time_us[i])) {
+                    continue;
+                }
+                weight[s.stack[i].index()] += s.weight_us[i];
+                count[s.stack[i].index()] += 1;
+            }
+        }
+        (weight, count)
     }
 
     /// Checks that every cross-reference is in range and every column has the right length.

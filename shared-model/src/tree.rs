@@ -148,28 +148,18 @@ impl CallTree {
 
     /// Node ids reachable from the root, depth first, parents before children.
     pub fn walk(&self) -> Vec<NodeId> {
+        self.walk_from(self.root)
+    }
+
+    /// Node ids below and including `from`, depth first, parents before children.
+    pub fn walk_from(&self, from: NodeId) -> Vec<NodeId> {
         let mut order = Vec::new();
-        let mut stack = vec![self.root];
+        let mut stack = vec![from];
         while let Some(id) = stack.pop() {
             order.push(id);
             stack.extend(self.node(id).children.iter().rev());
         }
         order
-    }
-
-    /// The path of nodes from the root's child down to `id`.
-    pub fn path_to(&self, id: NodeId) -> Vec<NodeId> {
-        let mut path = Vec::new();
-        let mut cursor = Some(id);
-        while let Some(n) = cursor {
-            if n == self.root {
-                break;
-            }
-            path.push(n);
-            cursor = self.node(n).parent;
-        }
-        path.reverse();
-        path
     }
 
     /// Builds a tree from `session`'s samples.
@@ -232,19 +222,7 @@ impl CallTree {
         range: Option<&Range<u64>>,
     ) {
         let n = session.stacks.len();
-        let mut weight = vec![0u64; n];
-        let mut count = vec![0u64; n];
-        for &t in threads {
-            let s = &session.threads[t].samples;
-            for i in 0..s.len() {
-                if range.is_some_and(|r| !r.contains(&s.time_us[i])) {
-                    continue;
-                }
-                let st = s.stack[i].index();
-                weight[st] += s.weight_us[i];
-                count[st] += 1;
-            }
-        }
+        let (mut weight, mut count) = session.stack_weights(threads, range);
         let own_weight = weight.clone();
         let own_count = count.clone();
         for i in (0..n).rev() {
@@ -298,7 +276,7 @@ impl CallTree {
         }
         // Heaviest first, as every view wants an aggregated tree.
         let mut children = Vec::new();
-        for id in self.walk() {
+        for id in self.walk_from(under) {
             children.clone_from(&self.node(id).children);
             children.sort_by_key(|&c| std::cmp::Reverse(self.node(c).total_us));
             self.nodes[id.index()].children.clone_from(&children);

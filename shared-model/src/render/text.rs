@@ -104,12 +104,7 @@ pub fn render(session: &Session, options: &TextOptions) -> String {
         if tree.node(tree.root).children.is_empty() {
             out.push_str("No samples were recorded.\n");
         } else {
-            TreeRenderer {
-                r: &r,
-                tree: &tree,
-                root_total: tree.total_us(),
-            }
-            .render(&mut out);
+            TreeRenderer::new(&r, &tree).render(&mut out);
         }
     }
     out
@@ -248,6 +243,8 @@ struct TreeRenderer<'a> {
     r: &'a Renderer<'a>,
     tree: &'a CallTree,
     root_total: u64,
+    /// Per group: whether it folds (decided once; `visible` asks for every node).
+    collapses: Vec<bool>,
 }
 
 /// Branch glyphs: (middle child, continuing line, last child, blank).
@@ -259,7 +256,27 @@ fn glyphs(unicode: bool) -> [&'static str; 4] {
     }
 }
 
-impl TreeRenderer<'_> {
+impl<'a> TreeRenderer<'a> {
+    fn new(r: &'a Renderer<'a>, tree: &'a CallTree) -> Self {
+        let mut this = TreeRenderer {
+            r,
+            tree,
+            root_total: tree.total_us(),
+            collapses: Vec::new(),
+        };
+        this.collapses = (0..tree.groups.len())
+            .map(|g| {
+                tree.groups[g]
+                    .members
+                    .iter()
+                    .filter(|&&m| !this.visible_in_group(m))
+                    .count()
+                    >= 2
+            })
+            .collect();
+        this
+    }
+
     fn render(&self, out: &mut String) {
         let roots = &self.tree.node(self.tree.root).children;
         for &top in roots {
@@ -290,12 +307,7 @@ impl TreeRenderer<'_> {
 
     /// A group that would hide fewer than two frames is shown in full.
     fn group_collapses(&self, g: usize) -> bool {
-        self.tree.groups[g]
-            .members
-            .iter()
-            .filter(|&&m| !self.visible_in_group(m))
-            .count()
-            >= 2
+        self.collapses[g]
     }
 
     fn visible(&self, id: NodeId) -> bool {
