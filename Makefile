@@ -3,23 +3,34 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 FUZZ_SECONDS ?= 600
+# The CPython that builds and links the recorder for cargo's own checks and tests, and that
+# `.venv` is made from; the Python tests run on every supported version.
+HOST_PYTHON ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.11.7/bin/python
+export PYO3_PYTHON := $(HOST_PYTHON)
+# Rust tests that link libpython must load this interpreter's, not the system's.
+export LD_LIBRARY_PATH := $(dir $(HOST_PYTHON))../lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: help demo test test-rust lint wasm-check bench fuzz fixtures bless
+.PHONY: help demo venv test test-rust test-python lint wasm-check bench fuzz fixtures bless
 
 help:
-	@echo "make demo    profile a bundled example program (needs the recorder, not built yet)"
+	@echo "make demo    build callscope into .venv and profile a bundled example program"
 	@echo "make test    install what is missing, build, run every test"
 	@echo "make bench   benchmarks (session format vs pyinstrument)"
 	@echo "make fuzz    fuzz the session decoder for FUZZ_SECONDS (default 600)"
 	@echo "make bless   re-write the golden files from the current output"
 
-demo:
-	@echo "make demo: the recorder (the Python package that profiles a program) is not built yet;"
-	@echo "until it is, render an existing profile with:"
-	@echo "  cargo run -p callscope-model --example render -- tests/fixtures/pyinstrument/prog.pyisession"
-	@exit 1
+demo: venv
+	@echo "== callscope examples/orders_report.py"
+	.venv/bin/callscope -o demo.pyisession -r session examples/orders_report.py
+	.venv/bin/callscope --load demo.pyisession
+	@echo "The session is in $(CURDIR)/demo.pyisession; .venv/bin/callscope is installed."
 
-test: lint test-rust wasm-check
+# .venv: the callscope package built from this checkout (and pyinstrument, for the benchmarks).
+venv:
+	@scripts/setup.sh python bench
+	@scripts/recorder.sh install $(HOST_PYTHON) .venv
+
+test: lint test-rust wasm-check test-python
 
 lint:
 	@scripts/setup.sh rust
@@ -28,6 +39,16 @@ lint:
 
 test-rust:
 	$(CARGO) test --workspace --locked
+
+# The recorder's tests on every supported CPython, each with its own wheel and venv.
+test-python:
+	@scripts/setup.sh python
+	@set -e; for py in $$(scripts/recorder.sh pythons); do \
+		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		echo "== recorder tests on CPython $$v"; \
+		scripts/recorder.sh test-env $$py .tools/py/$$v; \
+		.tools/py/$$v/bin/python -m pytest -q -p no:cacheprovider tests/recorder; \
+	done
 
 # shared-model is also the viewer's model: it must keep building for the browser.
 wasm-check:

@@ -5,11 +5,13 @@
 #   scripts/setup.sh rust     the wasm32 target (shared-model must build for the browser)
 #   scripts/setup.sh bench    a .venv with pyinstrument, which the benchmarks compare against
 #   scripts/setup.sh fuzz     cargo-fuzz
+#   scripts/setup.sh python   maturin (builds the callscope wheel) in .tools/maturin
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYINSTRUMENT_VERSION=5.1.3
 CARGO_FUZZ_VERSION=0.13.2
+MATURIN_VERSION=1.16.0
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -55,11 +57,21 @@ setup_fuzz() {
     fi
 }
 
+setup_python() {
+    if ! .tools/maturin/bin/maturin --version 2>/dev/null | grep -qx "maturin $MATURIN_VERSION"; then
+        log "installing maturin $MATURIN_VERSION into .tools/maturin"
+        rm -rf .tools/maturin
+        "$(python_for_venv)" -m venv .tools/maturin
+        .tools/maturin/bin/python -m pip install --quiet --disable-pip-version-check "maturin==$MATURIN_VERSION"
+    fi
+}
+
 for what in "$@"; do
     case "$what" in
         rust) setup_rust ;;
         bench) setup_bench ;;
         fuzz) setup_fuzz ;;
+        python) setup_python ;;
         *) log "unknown part: $what"; exit 2 ;;
     esac
 done

@@ -287,14 +287,17 @@ pub fn remove_profiler_frames(tree: &mut CallTree, ctx: &Context) {
             let mut chain = Vec::new();
             let mut through_entry = false;
             let mut cursor = Some(top);
+            let mut after_runner = false;
             while let Some(id) = cursor {
                 let Some(file) = file_of(tree, ctx, id) else {
                     break;
                 };
                 let entry = is_profiler_entry(file);
-                if !(entry || is_launch_step(file)) {
+                // callscope runs `-c` code as `<string>` itself: that frame is the program.
+                if !(entry || is_launch_step(file)) || (after_runner && file == "<string>") {
                     break;
                 }
+                after_runner = file.replace('\\', "/").ends_with("callscope/runner.py");
                 through_entry |= entry;
                 chain.push(id);
                 let node = tree.node(id);

@@ -276,6 +276,15 @@ fn remove_profiler_frames_strips_the_launcher_only() {
     let mut tree = CallTree::build(&s, &TreeOptions::default());
     run_one(&s, &mut tree, processors::remove_profiler_frames);
     assert_eq!(outline(&s, &tree)[0], "_run_module_as_main 3");
+    // `callscope -c code`: the `<string>` the runner executes is the program itself.
+    let s = session(&[(
+        1,
+        "/venv/bin/callscope:<module>:1;/venv/site-packages/callscope/cli.py:main:9;/venv/site-packages/callscope/runner.py:<lambda>:90;<string>:<module>:1;<string>:work:3",
+        4,
+    )]);
+    let mut tree = CallTree::build(&s, &TreeOptions::default());
+    run_one(&s, &mut tree, processors::remove_profiler_frames);
+    assert_eq!(outline(&s, &tree)[..2], ["<module> 4", "  work 4"]);
 }
 
 #[test]

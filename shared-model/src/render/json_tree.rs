@@ -16,7 +16,7 @@ use crate::tree::{CallTree, NodeKind};
 /// Renders the processed tree of `threads` (all when empty) as a JSON document.
 pub fn render(session: &Session, threads: &[usize], options: &ProcessorOptions) -> String {
     let code = CodeInfo::new(session);
-    let tree = processed_tree(session, &code, threads, options);
+    let tree = processed_tree(session, &code, threads, false, options);
     let m = &session.meta;
     let mut out = String::new();
     let _ = write!(

@@ -9,16 +9,26 @@ use crate::session::Session;
 use crate::tree::{CallTree, TreeOptions};
 
 /// Builds the tree for `threads` (all when empty) and runs the default processors: the one
-/// path from a session to what a user reads, shared by every renderer.
+/// path from a session to what a user reads, shared by every renderer. With
+/// `split_threads`, a session where more than one of those threads has samples gets a node
+/// per thread, so a worker's time is not mistaken for the main thread's.
 pub fn processed_tree(
     session: &Session,
     code: &CodeInfo,
     threads: &[usize],
+    split_threads: bool,
     options: &ProcessorOptions,
 ) -> CallTree {
+    let busy = session
+        .threads
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| (threads.is_empty() || threads.contains(i)) && !t.samples.is_empty())
+        .count();
     let tree_options = TreeOptions {
         threads: threads.to_vec(),
         timeline: options.timeline,
+        split_threads: split_threads && busy > 1,
         ..TreeOptions::default()
     };
     let mut tree = CallTree::build(session, &tree_options);

@@ -33,8 +33,10 @@ pub struct TextOptions {
     pub color: bool,
     pub time: TimeFormat,
     pub flat: Option<FlatMode>,
-    /// Threads to include (indices into `Session::threads`); empty means all, merged.
+    /// Threads to include (indices into `Session::threads`); empty means all.
     pub threads: Vec<usize>,
+    /// Show each thread under its own heading when more than one has samples.
+    pub split_threads: bool,
     pub processors: ProcessorOptions,
     /// Print the header (program, time, samples, duration, CPU).
     pub header: bool,
@@ -48,6 +50,7 @@ impl Default for TextOptions {
             time: TimeFormat::Seconds,
             flat: None,
             threads: Vec::new(),
+            split_threads: true,
             processors: ProcessorOptions::default(),
             header: true,
         }
@@ -100,7 +103,13 @@ pub fn render(session: &Session, options: &TextOptions) -> String {
     if let Some(flat) = options.flat {
         r.flat(&mut out, flat);
     } else {
-        let tree = processed_tree(session, &code, &options.threads, &options.processors);
+        let tree = processed_tree(
+            session,
+            &code,
+            &options.threads,
+            options.split_threads,
+            &options.processors,
+        );
         if tree.node(tree.root).children.is_empty() {
             out.push_str("No samples were recorded.\n");
         } else {

@@ -1,0 +1,257 @@
+"""The ``callscope`` command (also ``python -m callscope``).
+
+    callscope [options] script.py [args...]
+    callscope [options] -m module [args...]
+    callscope [options] -c code [args...]
+    callscope [options] --load FILE | --load-prev [ID]
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+from typing import Any, Dict, List, NoReturn, Optional, Tuple
+
+from callscope import __version__, history
+from callscope._native import Session, SessionLoadError
+from callscope.profiler import Profiler, stream_supports_color, stream_supports_unicode
+from callscope.renderers import BY_NAME, Renderer, TextRenderer
+from callscope.runner import (
+    Target,
+    TargetError,
+    exit_code_of,
+    print_program_exception,
+    wait_for_threads,
+)
+
+# Options that take a value: everything after the first argument that is not an option
+# (or after -m/-c and their value) belongs to the program.
+_VALUE_OPTIONS = {
+    "-r", "--renderer", "-o", "--outfile", "-i", "--interval", "-p", "--render-option",
+    "--show", "--show-regex", "--hide", "--hide-regex", "--load",
+}  # fmt: skip
+
+
+def split_argv(argv: List[str]) -> Tuple[List[str], Optional[Target]]:
+    """callscope's own arguments, and the program to run (if any) with its arguments."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-m", "-c"):
+            if i + 1 >= len(argv):
+                return argv, None  # argparse reports the missing value
+            kind = "module" if arg == "-m" else "code"
+            return argv[:i], Target(kind, argv[i + 1], argv[i + 2 :])
+        if arg.startswith("-m") and len(arg) > 2:
+            return argv[:i], Target("module", arg[2:], argv[i + 1 :])
+        if arg == "--":
+            rest = argv[i + 1 :]
+            return argv[:i], (Target("script", rest[0], rest[1:]) if rest else None)
+        if not arg.startswith("-") or arg == "-":
+            return argv[:i], Target("script", arg, argv[i + 1 :])
+        if arg in _VALUE_OPTIONS:
+            i += 2
+        elif arg == "--load-prev" and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            i += 2
+        else:
+            i += 1
+    return argv, None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="callscope",
+        usage="callscope [options] script.py [args...] | -m module | -c code | --load FILE",
+        description="Profile a Python program with low overhead and show where its time goes.",
+    )
+    p.add_argument("--version", action="version", version=f"callscope {__version__}")
+    p.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
+    p.add_argument("-c", dest="code", metavar="CODE", help="run a program passed in as a string")
+    p.add_argument("--load", metavar="FILE", help="render a saved session (callscope or pyinstrument)")
+    p.add_argument(
+        "--load-prev", metavar="ID", nargs="?", const="", default=None,
+        help="render a session the command saved earlier (the latest without ID)",
+    )  # fmt: skip
+    p.add_argument("-r", "--renderer", default="text", choices=sorted(BY_NAME), help="output format")
+    p.add_argument("-o", "--outfile", metavar="PATH", help="write the output to PATH")
+    p.add_argument("-i", "--interval", type=float, default=0.001, help="sampling interval in seconds")
+    p.add_argument(
+        "-p", "--render-option", dest="render_options", action="append", default=[],
+        metavar="KEY=VALUE", help="a renderer option, e.g. -p time=percent_of_total -p flat=true",
+    )  # fmt: skip
+    p.add_argument("-t", "--timeline", action="store_true", help="keep calls in time order")
+    p.add_argument("--show", metavar="GLOB", help="always show frames from files matching GLOB")
+    p.add_argument("--show-regex", metavar="REGEX", help="as --show, with a regular expression")
+    p.add_argument("--hide", metavar="GLOB", help="hide frames from files matching GLOB")
+    p.add_argument("--hide-regex", metavar="REGEX", help="as --hide, with a regular expression")
+    p.add_argument("--show-all", action="store_true", help="show every frame, hide nothing")
+    p.add_argument("--unicode", action=argparse.BooleanOptionalAction, default=None,
+                   help="box-drawing characters (default: when the output supports them)")
+    p.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
+                   help="colour (default: on a terminal, unless NO_COLOR is set)")
+    return p
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    print(f"callscope: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def parse_value(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def make_renderer(args: argparse.Namespace, stream_is_tty: bool, encoding_ok: bool) -> Renderer:
+    cls = BY_NAME[args.renderer]
+    options: Dict[str, Any] = {}
+    processor_options: Dict[str, Any] = {}
+    for item in args.render_options:
+        key, sep, value = item.partition("=")
+        if not sep:
+            fail(f"render option {item!r} is not KEY=VALUE")
+        key = key.strip().replace("-", "_")
+        key = key[len("processor_options."):] if key.startswith("processor_options.") else key
+        if key in ("filter_threshold", "show", "hide", "show_regex", "hide_regex"):
+            processor_options[key] = parse_value(value)
+        else:
+            options[key] = parse_value(value)
+    for key in ("show", "hide", "show_regex", "hide_regex"):
+        if getattr(args, key) is not None:
+            processor_options[key] = getattr(args, key)
+    accepted = inspect.signature(cls.__init__).parameters
+    if "timeline" in accepted and args.timeline:
+        options["timeline"] = True
+    if "show_all" in accepted and args.show_all:
+        options["show_all"] = True
+    if cls is TextRenderer:
+        color = args.color
+        if color is None:
+            color = stream_is_tty and not os.environ.get("NO_COLOR")
+        options.setdefault("color", color)
+        options.setdefault("unicode", encoding_ok if args.unicode is None else args.unicode)
+        if processor_options:
+            options["processor_options"] = processor_options
+    elif processor_options and "processor_options" not in accepted:
+        fail(f"the {args.renderer} renderer does not filter frames (--show/--hide)")
+    unknown = [k for k in options if k not in accepted or k == "self"]
+    if unknown:
+        fail(f"the {args.renderer} renderer has no option {unknown[0]!r}")
+    try:
+        return cls(**options)
+    except (TypeError, ValueError) as e:
+        fail(f"bad render option: {e}")
+
+
+def write_output(renderer: Renderer, session: Session, outfile: Optional[str]) -> None:
+    try:
+        output = renderer.render(session)
+    except ValueError as e:
+        fail(str(e))
+    if outfile:
+        mode = "wb" if isinstance(output, bytes) else "w"
+        try:
+            with open(outfile, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
+                f.write(output)
+        except OSError as e:
+            fail(f"cannot write {outfile}: {e.strerror or e}", 1)
+        print(f"callscope: wrote {outfile}", file=sys.stderr)
+    elif isinstance(output, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(output)
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(output if output.endswith("\n") else output + "\n")
+        sys.stdout.flush()
+
+
+def load_session(args: argparse.Namespace) -> Session:
+    try:
+        if args.load is not None:
+            return Session.load(args.load)
+        return Session.load(str(history.path_of(args.load_prev or None)))
+    except (OSError, SessionLoadError) as e:
+        fail(str(e), 1)
+
+
+def main(argv: Optional[List[str]] = None) -> NoReturn:
+    argv = sys.argv[1:] if argv is None else argv
+    own, target = split_argv(argv)
+    args = parser().parse_args(own)
+    loading = args.load is not None or args.load_prev is not None
+    if loading and target is not None:
+        fail("give either a program to run or --load/--load-prev, not both")
+    if not loading and target is None:
+        parser().print_usage(sys.stderr)
+        fail("no program given: pass a script, -m module or -c code")
+
+    out_stream = sys.stdout
+    to_tty = args.outfile is None and out_stream.isatty()
+    renderer = make_renderer(
+        args,
+        stream_is_tty=to_tty,
+        encoding_ok=True if args.outfile else stream_supports_unicode(out_stream),
+    )
+    if renderer.output_is_binary and to_tty:
+        fail(f"the {args.renderer} renderer writes binary data; pass -o FILE")
+
+    if loading:
+        write_output(renderer, load_session(args), args.outfile)
+        sys.exit(0)
+
+    assert target is not None
+    try:
+        run = target.prepare()
+    except TargetError as e:
+        print(str(e), file=sys.stderr)
+        sys.exit(e.exit_code)
+
+    profiler = Profiler(interval=args.interval)
+    exit_code = 0
+    try:
+        profiler.start(target_description=target.description)
+    except (RuntimeError, ValueError) as e:
+        fail(str(e), 1)
+    try:
+        run()
+        wait_for_threads()
+    except SystemExit as e:
+        exit_code = exit_code_of(e)
+    except KeyboardInterrupt:
+        print("callscope: interrupted (Ctrl-C); the profile so far follows", file=sys.stderr)
+        exit_code = 130
+    except BaseException as e:
+        print_program_exception(e)
+        exit_code = 1
+    finally:
+        session = profiler.stop()
+
+    sys.stdout.flush()
+    if args.outfile is None:
+        try:
+            ident = history.save(session)
+        except OSError as e:
+            print(f"callscope: could not keep the session for --load-prev: {e}", file=sys.stderr)
+            ident = None
+    write_output(renderer, session, args.outfile)
+    if args.outfile is None and ident is not None:
+        print(
+            f"callscope: to view this session again: callscope --load-prev {ident} [options]",
+            file=sys.stderr,
+        )
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""The Profiler API, named as pyinstrument's so that switching is a change of import."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from typing import IO, Any, Dict, Optional, Set, Union
+
+from callscope import _native
+from callscope._native import Session
+from callscope.renderers import Renderer, TextRenderer
+
+_ASYNC_MODES = ("enabled", "disabled", "strict")
+_HTML_NOT_YET = (
+    "HTML reports are not part of this callscope version yet; write the session with "
+    "write_session(path) and render it with `callscope --load path`"
+)
+
+# Profilers still running when the interpreter exits are stopped first: the timer thread
+# must not outlive the interpreter.
+_running: Set["Profiler"] = set()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for profiler in list(_running):
+        try:
+            profiler.stop()
+        except Exception:
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_native._before_fork,
+        after_in_parent=_native._after_fork_parent,
+        after_in_child=_native._after_fork_child,
+    )
+
+
+def stream_supports_unicode(stream: IO[str]) -> bool:
+    encoding = getattr(stream, "encoding", None) or ""
+    return encoding.lower().replace("-", "") in ("utf8", "utf16", "utf32")
+
+
+def stream_supports_color(stream: IO[str]) -> bool:
+    """Colour only for a terminal, and never when ``NO_COLOR`` is set (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Profiler:
+    """Samples every thread of the program while running.
+
+    ``interval`` is the sampling interval in seconds. callscope samples the real stacks of
+    all threads, so ``async_mode`` is accepted for compatibility with pyinstrument but time
+    spent awaiting shows where the event loop waits (as pyinstrument's ``"disabled"``).
+    """
+
+    def __init__(self, interval: float = 0.001, async_mode: str = "enabled") -> None:
+        if async_mode not in _ASYNC_MODES:
+            raise ValueError(f"async_mode must be one of {', '.join(_ASYNC_MODES)}")
+        if not interval > 0:
+            raise ValueError("interval must be a positive number of seconds")
+        self._interval = float(interval)
+        self._async_mode = async_mode
+        self._recording: Optional[Any] = None
+        self._owner: Optional[int] = None
+        self._last_session: Optional[Session] = None
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @property
+    def async_mode(self) -> str:
+        return self._async_mode
+
+    @property
+    def is_running(self) -> bool:
+        return self._recording is not None
+
+    @property
+    def last_session(self) -> Optional[Session]:
+        return self._last_session
+
+    def start(self, caller_frame: Any = None, target_description: Optional[str] = None) -> None:
+        """Starts sampling. Must be called on the main thread (every thread is sampled)."""
+        if self._recording is not None:
+            raise RuntimeError("this Profiler is already running; call stop() first")
+        self._recording = _native.start(self._interval, target_description)
+        self._owner = threading.get_ident()
+        _running.add(self)
+
+    def stop(self) -> Session:
+        """Stops sampling and returns the session (also kept as ``last_session``)."""
+        if self._recording is None:
+            raise RuntimeError("this Profiler is not running")
+        if threading.get_ident() != self._owner:
+            raise RuntimeError("stop() must be called from the thread that called start()")
+        recording, self._recording = self._recording, None
+        _running.discard(self)
+        self._last_session = recording.stop()
+        return self._last_session
+
+    def reset(self) -> None:
+        """Stops if running and forgets the last session."""
+        if self._recording is not None:
+            self.stop()
+        self._last_session = None
+
+    def __enter__(self) -> "Profiler":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def _session(self) -> Session:
+        if self._recording is not None:
+            raise RuntimeError("the Profiler is still running: call stop() before rendering")
+        if self._last_session is None:
+            raise RuntimeError("nothing recorded yet: call start() and stop() first")
+        return self._last_session
+
+    def output(self, renderer: Renderer) -> Union[str, bytes]:
+        return renderer.render(self._session())
+
+    def output_text(
+        self,
+        unicode: bool = False,
+        color: bool = False,
+        show_all: bool = False,
+        timeline: bool = False,
+        time: str = "seconds",
+        flat: bool = False,
+        flat_time: str = "self",
+        short_mode: bool = False,
+        processor_options: Optional[Dict[str, Any]] = None,
+    ) -> str:
+        renderer = TextRenderer(
+            unicode=unicode,
+            color=color,
+            show_all=show_all,
+            timeline=timeline,
+            time=time,
+            flat=flat,
+            flat_time=flat_time,
+            short_mode=short_mode,
+            processor_options=processor_options,
+        )
+        return renderer.render(self._session())
+
+    def print(
+        self,
+        file: Optional[IO[str]] = None,
+        *,
+        unicode: Optional[bool] = None,
+        color: Optional[bool] = None,
+        **options: Any,
+    ) -> None:
+        """Prints the call tree; unicode and colour follow what ``file`` supports."""
+        file = sys.stdout if file is None else file
+        if unicode is None:
+            unicode = stream_supports_unicode(file)
+        if color is None:
+            color = stream_supports_color(file)
+        print(self.output_text(unicode=unicode, color=color, **options), file=file)
+
+    def write_session(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Saves the session as a ``.pyisession`` file (``callscope --load`` reads it)."""
+        self._session().save(os.fspath(path))
+
+    def output_html(self, *args: Any, **kwargs: Any) -> str:
+        raise NotImplementedError(_HTML_NOT_YET)
+
+    def write_html(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(_HTML_NOT_YET)
+
+    def open_in_browser(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(_HTML_NOT_YET)

@@ -1,0 +1,133 @@
+//! `callscope._native`: the sampler and the bridge to callscope-model. The Python layer
+//! (`recorder/python/callscope`) holds the API and the CLI.
+
+mod clock;
+mod cpython;
+mod pysession;
+mod recorder;
+mod sampler;
+
+use callscope_model::Metadata;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+pub use pysession::{PySession, SessionLoadError};
+
+/// A running recording, as returned by `start`.
+#[pyclass(module = "callscope._native")]
+struct Recording {
+    id: u64,
+    start_cpu_us: Option<u64>,
+    program: String,
+}
+
+#[pymethods]
+impl Recording {
+    /// Stops sampling and returns the session.
+    fn stop(&self, py: Python<'_>) -> PyResult<PySession> {
+        let mut session = sampler::stop(py, self.id)?;
+        let meta = &mut session.meta;
+        meta.cpu_time_us = self
+            .start_cpu_us
+            .zip(clock::process_cpu_us())
+            .map(|(a, b)| b.saturating_sub(a));
+        fill_from_sys(py, meta, &self.program)?;
+        Ok(PySession::new(session))
+    }
+
+    #[getter]
+    fn is_running(&self) -> bool {
+        sampler::is_running(self.id)
+    }
+}
+
+/// Starts sampling every thread every `interval` seconds.
+#[pyfunction]
+#[pyo3(signature = (interval = 0.001, program = None))]
+fn start(py: Python<'_>, interval: f64, program: Option<String>) -> PyResult<Recording> {
+    if !(interval.is_finite() && (0.000_05..=10.0).contains(&interval)) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "interval must be between 0.00005 and 10 seconds",
+        ));
+    }
+    let interval_us = (interval * 1e6).round() as u64;
+    let start_time = py.import("time")?.call_method0("time")?.extract::<f64>()?;
+    let meta = Metadata {
+        start_time,
+        interval_us,
+        recorder: format!("callscope {}", env!("CARGO_PKG_VERSION")),
+        sampling_mode: "signal".into(),
+        ..Metadata::default()
+    };
+    let start_cpu_us = clock::process_cpu_us();
+    let id = sampler::start(py, interval_us, meta)?;
+    Ok(Recording {
+        id,
+        start_cpu_us,
+        program: program.unwrap_or_default(),
+    })
+}
+
+/// What the session needs from `sys`, read at the end of the run.
+fn fill_from_sys(py: Python<'_>, meta: &mut Metadata, program: &str) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    let strings = |name: &str| -> PyResult<Vec<String>> {
+        let list = sys.getattr(name)?.cast_into::<PyList>()?;
+        Ok(list.iter().filter_map(|p| p.extract().ok()).collect())
+    };
+    meta.argv = strings("argv")?;
+    meta.program = if program.is_empty() {
+        meta.argv.join(" ")
+    } else {
+        program.to_owned()
+    };
+    meta.sys_path = strings("path")?;
+    let mut prefixes = Vec::new();
+    for name in ["prefix", "base_prefix", "exec_prefix", "base_exec_prefix"] {
+        let p: String = sys.getattr(name)?.extract()?;
+        if !prefixes.contains(&p) {
+            prefixes.push(p);
+        }
+    }
+    meta.sys_prefixes = prefixes;
+    let version = sys.getattr("version_info")?;
+    let (major, minor, micro): (u32, u32, u32) = (
+        version.getattr("major")?.extract()?,
+        version.getattr("minor")?.extract()?,
+        version.getattr("micro")?.extract()?,
+    );
+    meta.python_version = format!("{major}.{minor}.{micro}");
+    meta.platform = py.import("platform")?.call_method0("platform")?.extract()?;
+    Ok(())
+}
+
+/// `os.register_at_fork` hooks: the timer thread must not run across a fork.
+#[pyfunction]
+fn _before_fork(py: Python<'_>) {
+    sampler::before_fork(py);
+}
+
+#[pyfunction]
+fn _after_fork_parent() {
+    sampler::after_fork_parent();
+}
+
+#[pyfunction]
+fn _after_fork_child() {
+    sampler::after_fork_child();
+}
+
+// The sampler reads other threads' frames under the GIL; a free-threaded build has no safe
+// stop-the-world path for that yet, so the module declares that it needs the GIL.
+#[pymodule(gil_used = true)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PySession>()?;
+    m.add_class::<Recording>()?;
+    m.add("SessionLoadError", m.py().get_type::<SessionLoadError>())?;
+    m.add_function(wrap_pyfunction!(start, m)?)?;
+    m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_parent, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_child, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+"""Helpers for the recorder's end-to-end tests: real programs run under the real
+``callscope`` command (or the API) on the CPython that runs pytest."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+import callscope
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = HERE / "scripts"
+FIXTURES = HERE.parent / "fixtures" / "pyinstrument"
+
+
+def run_callscope(*args: str, cwd: Path = SCRIPTS, env: Dict[str, str] = None, **kw):
+    """Runs ``python -m callscope ARGS`` and returns the CompletedProcess (text mode)."""
+    full_env = dict(os.environ, NO_COLOR="1")
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "callscope", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
+
+
+@pytest.fixture
+def profile_script(tmp_path):
+    """Profiles a script from ``scripts/`` and returns its Session."""
+
+    def run(name: str, *args: str, expect_code: int = 0) -> callscope.Session:
+        out = tmp_path / (name + ".pyisession")
+        proc = run_callscope("-r", "session", "-o", str(out), name, *args)
+        assert proc.returncode == expect_code, proc.stderr
+        return callscope.Session.load(str(out))
+
+    return run
+
+
+def thread_totals(session: callscope.Session) -> Dict[str, Dict[str, float]]:
+    """Inclusive seconds per function name, per thread name, counting recursion once, from
+    the session's speedscope export (one profile per thread)."""
+    doc = json.loads(session.to_bytes("speedscope"))
+    frames = doc["shared"]["frames"]
+    totals: Dict[str, Dict[str, float]] = {}
+    for profile in doc["profiles"]:
+        name = profile["name"].rsplit(" (", 1)[0]
+        per_func: Dict[str, float] = defaultdict(float)
+        for stack, weight in zip(profile["samples"], profile["weights"]):
+            for func in {frames[i]["name"] for i in stack}:
+                per_func[func] += weight / 1e6
+        totals[name] = dict(per_func)
+    return totals
+
+
+def main_totals(session: callscope.Session) -> Dict[str, float]:
+    return thread_totals(session)["MainThread"]
+
+
+def stacks(session: callscope.Session, thread: str = "MainThread") -> List[List[str]]:
+    """Every sample's stack of function names, outermost first."""
+    doc = json.loads(session.to_bytes("speedscope"))
+    frames = doc["shared"]["frames"]
+    for profile in doc["profiles"]:
+        if profile["name"].rsplit(" (", 1)[0] == thread:
+            return [[frames[i]["name"] for i in s] for s in profile["samples"]]
+    raise KeyError(thread)

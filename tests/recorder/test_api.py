@@ -1,0 +1,117 @@
+"""The Python API, named as pyinstrument's."""
+
+import io
+import threading
+import time
+
+import pytest
+
+import callscope
+from callscope import Profiler
+from callscope.renderers import SpeedscopeRenderer
+from conftest import main_totals
+
+
+def sleepy():
+    time.sleep(0.05)
+
+
+def test_context_manager_and_rendering(tmp_path):
+    with Profiler(interval=0.0005) as p:
+        sleepy()
+    assert not p.is_running
+    s = p.last_session
+    assert isinstance(s, callscope.Session)
+    assert 0.03 < main_totals(s)["sleepy"] < 0.2
+    text = p.output_text()
+    assert "sleepy" in text and "test_api.py" in text
+    assert "\x1b[" in p.output_text(color=True)
+    assert "%" in p.output_text(time="percent_of_total")
+    buf = io.StringIO()
+    p.print(file=buf)
+    assert "sleepy" in buf.getvalue() and "\x1b[" not in buf.getvalue()
+    assert '"frames"' in p.output(SpeedscopeRenderer())
+    path = tmp_path / "x.pyisession"
+    p.write_session(path)
+    again = callscope.Session.load(str(path))
+    assert again.sample_count == s.sample_count and again.duration == s.duration
+    assert again.python_version == s.python_version != ""
+
+
+def test_misuse_gets_clear_errors():
+    p = Profiler()
+    with pytest.raises(RuntimeError, match="nothing recorded"):
+        p.output_text()
+    with pytest.raises(RuntimeError, match="not running"):
+        p.stop()
+    p.start()
+    try:
+        with pytest.raises(RuntimeError, match="already running"):
+            p.start()
+        with pytest.raises(RuntimeError, match="still running"):
+            p.output_text()
+        errors = []
+        t = threading.Thread(target=lambda: errors.append(_raises(p.stop)))
+        t.start()
+        t.join()
+        assert "thread that called start" in str(errors[0])
+    finally:
+        p.stop()
+    with pytest.raises(NotImplementedError, match="HTML"):
+        p.output_html()
+    with pytest.raises(ValueError):
+        Profiler(async_mode="sometimes")
+    p.reset()
+    assert p.last_session is None
+
+
+def _raises(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the test inspects it
+        return e
+    return None
+
+
+def test_starting_off_the_main_thread_is_refused():
+    errors = []
+    t = threading.Thread(target=lambda: errors.append(_raises(Profiler().start)))
+    t.start()
+    t.join()
+    assert isinstance(errors[0], RuntimeError) and "main thread" in str(errors[0])
+
+
+def test_profilers_can_nest():
+    outer = Profiler()
+    outer.start()
+    with Profiler() as inner:
+        sleepy()
+    time.sleep(0.03)
+    outer_session = outer.stop()
+    assert main_totals(inner.last_session)["sleepy"] > 0.03
+    assert outer_session.duration > inner.last_session.duration + 0.02
+    assert main_totals(outer_session)["sleepy"] > 0.03
+
+
+def test_profile_decorator_and_block_print_to_stderr(capsys):
+    @callscope.profile
+    def decorated():
+        sleepy()
+        return 42
+
+    assert decorated() == 42
+    err = capsys.readouterr().err
+    assert "callscope: test_profile_decorator_and_block_print_to_stderr.<locals>.decorated()" in err
+    assert "sleepy" in err
+    with callscope.profile(interval=0.0005):
+        sleepy()
+    assert "sleepy" in capsys.readouterr().err
+
+
+def test_load_refuses_foreign_data(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"hello": "world"}')
+    with pytest.raises(callscope.SessionLoadError, match="x.json"):
+        callscope.Session.load(str(path))
+    with pytest.raises(callscope.SessionLoadError):
+        callscope.Session.from_bytes(b"")

@@ -1,0 +1,192 @@
+"""The ``callscope`` command: running programs as Python would, and its outputs."""
+
+import json
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import callscope
+from conftest import FIXTURES, SCRIPTS, main_totals, run_callscope
+
+
+def test_prints_the_tree_and_keeps_the_session(tmp_path):
+    proc = run_callscope("sleeps.py", env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "callscope · sleeps.py"
+    tree = "\n".join(lines)
+    assert re.search(r"0\.[23]\d\d long  sleeps\.py:12", tree), tree
+    # The launcher's own frames are not in the tree.
+    assert "cli.py" not in tree and "runpy" not in tree
+    m = re.search(r"--load-prev (\S+)", proc.stderr)
+    assert m, proc.stderr
+    again = run_callscope("--load-prev", m.group(1), "-p", "time=percent_of_total",
+                          env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert again.returncode == 0, again.stderr
+    assert re.search(r"\d+\.\d% long", again.stdout), again.stdout
+    latest = run_callscope("--load-prev", env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert "long  sleeps.py" in latest.stdout
+
+
+def test_runs_the_script_as_python_would():
+    proc = run_callscope("exits.py", "argv", "x", "--flag")
+    assert proc.returncode == 0, proc.stderr
+    assert "'__main__' ['exits.py', 'argv', 'x', '--flag'] True" in proc.stdout
+
+
+def test_module_and_code_targets():
+    proc = run_callscope("-m", "pkg.tool", "a", "-b")
+    assert proc.returncode == 0, proc.stderr
+    assert "module __main__ ['a', '-b']" in proc.stdout
+    assert "work  pkg/tool.py" in proc.stdout
+    proc = run_callscope("-c", "import sys, time\ndef nap():\n    time.sleep(0.05)\nnap()\nprint(sys.argv)", "z")
+    assert proc.returncode == 0, proc.stderr
+    assert "['-c', 'z']" in proc.stdout
+    assert re.search(r"0\.0\d\d nap  <string>:2", proc.stdout), proc.stdout
+
+
+def test_exit_code_is_passed_on(tmp_path):
+    out = tmp_path / "s.pyisession"
+    proc = run_callscope("-r", "session", "-o", str(out), "exits.py", "exit3")
+    assert proc.returncode == 3
+    assert callscope.Session.load(str(out)).duration > 0.04
+
+
+def test_an_exception_prints_its_traceback_and_keeps_the_profile(tmp_path):
+    out = tmp_path / "s.pyisession"
+    proc = run_callscope("-r", "session", "-o", str(out), "exits.py", "raise")
+    assert proc.returncode == 1
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert "ValueError: boom from the program" in proc.stderr
+    assert "runner.py" not in proc.stderr and "cli.py" not in proc.stderr
+    assert main_totals(callscope.Session.load(str(out)))["busy"] > 0.04
+
+
+def test_ctrl_c_stops_the_program_and_keeps_the_profile(tmp_path):
+    out = tmp_path / "s.pyisession"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "callscope", "-r", "session", "-o", str(out), "exits.py", "sleep"],
+        cwd=SCRIPTS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout.readline().strip() == "sleeping"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    totals = main_totals(callscope.Session.load(str(out)))
+    assert 0.1 < totals["main"] < 5, totals
+
+
+def test_a_missing_script_or_a_syntax_error_is_one_line(tmp_path):
+    proc = run_callscope("no_such_script.py")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "can't open file" in proc.stderr and "No such file or directory" in proc.stderr
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(:\n    pass\n")
+    proc = run_callscope(str(bad))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0
+    assert "SyntaxError" in proc.stderr and "line 1" in proc.stderr
+    proc = run_callscope("-m", "no_such_module_here")
+    assert proc.returncode == 1
+    assert "No module named no_such_module_here" in proc.stderr
+
+
+@pytest.mark.parametrize("renderer", ["speedscope", "json", "collapsed", "session", "text"])
+def test_renderers_write_files(tmp_path, renderer):
+    out = tmp_path / f"out.{renderer}"
+    proc = run_callscope("-r", renderer, "-o", str(out), "sleeps.py")
+    assert proc.returncode == 0, proc.stderr
+    data = out.read_bytes()
+    if renderer == "speedscope":
+        doc = json.loads(data)
+        assert doc["$schema"].endswith("file-format-schema.json")
+        assert any(f["name"] == "long" for f in doc["shared"]["frames"])
+    elif renderer == "json":
+        assert json.loads(data)["root_frame"]["function"] == "<module>"
+    elif renderer == "collapsed":
+        line = next(l for l in data.decode().splitlines() if ";long" in l)
+        assert int(line.rsplit(" ", 1)[1]) > 200
+    elif renderer == "session":
+        assert data[:2] == b"\x1f\x8b"
+        assert main_totals(callscope.Session.load(str(out)))["long"] > 0.25
+    else:
+        assert "long  sleeps.py:12" in data.decode()
+
+
+def test_render_options_and_filters(tmp_path):
+    out = tmp_path / "s.pyisession"
+    assert run_callscope("-r", "session", "-o", str(out), "shapes.py").returncode == 0
+    flat = run_callscope("--load", str(out), "-p", "flat=true")
+    assert flat.returncode == 0, flat.stderr
+    assert re.search(r"^\d\.\d+ spin  shapes\.py:5$", flat.stdout, re.M), flat.stdout
+    hidden = run_callscope("--load", str(out), "--hide", "*/shapes.py")
+    assert "frames hidden" in hidden.stdout and "Parser.parse" not in hidden.stdout
+    assert "├─" not in run_callscope("--load", str(out), "--no-unicode").stdout
+    timeline = run_callscope("--load", str(out), "-t")
+    assert timeline.returncode == 0
+    bad = run_callscope("--load", str(out), "-p", "nonsense=1")
+    assert bad.returncode == 2 and "no option 'nonsense'" in bad.stderr
+
+
+def test_color_only_on_a_terminal_and_never_with_no_color(tmp_path):
+    out = tmp_path / "s.pyisession"
+    run_callscope("-r", "session", "-o", str(out), "sleeps.py")
+    assert "\x1b[" not in run_callscope("--load", str(out), env={"NO_COLOR": ""}).stdout
+    assert "\x1b[" in run_callscope("--load", str(out), "--color").stdout
+
+    def on_tty(env):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(sys.executable, [sys.executable, "-m", "callscope", "--load", str(out)], env)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.waitpid(pid, 0)
+        return b"".join(chunks).decode()
+
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    assert "\x1b[" in on_tty(env)
+    assert "\x1b[" not in on_tty(dict(env, NO_COLOR="1"))
+
+
+def test_load_of_pyinstrument_sessions_matches_pyinstrument_output():
+    for name in ("mixed", "recursion", "asyncio_sleep"):
+        proc = run_callscope("--load", str(FIXTURES / f"{name}.pyisession"), "--no-unicode")
+        assert proc.returncode == 0, proc.stderr
+        theirs = (FIXTURES / f"{name}.pyinstrument.txt").read_text()
+        pattern = re.compile(r"^[ |`\-│├└─]*(\d+\.\d+) (\S+)", re.M)
+        ours = sorted(pattern.findall(proc.stdout))
+        expected = sorted(pattern.findall(theirs))
+        assert ours == expected, (name, proc.stdout, theirs)
+
+
+def test_load_errors_are_clear(tmp_path):
+    junk = tmp_path / "junk.pyisession"
+    junk.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    proc = run_callscope("--load", str(junk))
+    assert proc.returncode == 1
+    assert "junk.pyisession" in proc.stderr and "gzip" in proc.stderr
+    proc = run_callscope("--load", str(tmp_path / "missing.pyisession"))
+    assert proc.returncode == 1 and "cannot read" in proc.stderr
+
+
+def test_version_and_usage():
+    proc = run_callscope("--version")
+    assert proc.stdout.strip() == f"callscope {callscope.__version__}"
+    proc = run_callscope()
+    assert proc.returncode == 2 and "usage:" in proc.stderr
