@@ -15,7 +15,7 @@ export LD_LIBRARY_PATH := $(dir $(HOST_PYTHON))../lib$(if $(LD_LIBRARY_PATH),:$(
 help:
 	@echo "make demo    build callscope into .venv and profile a bundled example program"
 	@echo "make test    install what is missing, build, run every test"
-	@echo "make bench   benchmarks (session format vs pyinstrument)"
+	@echo "make bench   benchmarks: session format and profiler overhead vs pyinstrument"
 	@echo "make fuzz    fuzz the session decoder for FUZZ_SECONDS (default 600)"
 	@echo "make bless   re-write the golden files from the current output"
 
@@ -55,9 +55,9 @@ wasm-check:
 	@scripts/setup.sh rust
 	$(CARGO) build -p callscope-model --target wasm32-unknown-unknown --locked
 
-bench:
-	@scripts/setup.sh bench
+bench: venv
 	$(CARGO) run --release --locked -p callscope-bench --bin session-bench -- --pyinstrument .venv/bin/python
+	.venv/bin/python bench/overhead.py --runs 5
 
 fuzz:
 	@scripts/setup.sh fuzz

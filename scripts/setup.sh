@@ -3,13 +3,14 @@
 # everything is already there. Called by `make test`, `make demo` and `make bench`.
 #
 #   scripts/setup.sh rust     the wasm32 target (shared-model must build for the browser)
-#   scripts/setup.sh bench    a .venv with pyinstrument, which the benchmarks compare against
+#   scripts/setup.sh bench    a .venv with pyinstrument and py-spy, which the benchmarks compare against
 #   scripts/setup.sh fuzz     cargo-fuzz
 #   scripts/setup.sh python   maturin (builds the callscope wheel) in .tools/maturin
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYINSTRUMENT_VERSION=5.1.3
+PYSPY_VERSION=0.4.1
 CARGO_FUZZ_VERSION=0.13.2
 MATURIN_VERSION=1.16.0
 
@@ -47,6 +48,10 @@ setup_bench() {
     if ! .venv/bin/python -c "import pyinstrument, sys; sys.exit(pyinstrument.__version__ != '$PYINSTRUMENT_VERSION')" 2>/dev/null; then
         log "installing pyinstrument $PYINSTRUMENT_VERSION into .venv"
         .venv/bin/python -m pip install --quiet --disable-pip-version-check "pyinstrument==$PYINSTRUMENT_VERSION"
+    fi
+    if ! .venv/bin/py-spy --version 2>/dev/null | grep -qx "py-spy $PYSPY_VERSION"; then
+        log "installing py-spy $PYSPY_VERSION into .venv"
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check "py-spy==$PYSPY_VERSION"
     fi
 }
 

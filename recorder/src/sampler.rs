@@ -489,6 +489,9 @@ fn timer_loop(main: libc::pthread_t, stop: &AtomicBool) {
         if deadline > now {
             std::thread::park_timeout(deadline - now);
         } else if now - deadline > Duration::from_micros(interval) {
+            // The ticks that fell in the stall had no pass: count them.
+            let behind = (now - deadline).as_micros() as u64 / interval.max(1);
+            COUNTERS.missed.fetch_add(behind, Relaxed);
             deadline = now;
         }
         if stop.load(Relaxed) {

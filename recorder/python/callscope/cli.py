@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 from typing import Any, Dict, List, NoReturn, Optional, Tuple
@@ -130,7 +129,7 @@ def make_renderer(args: argparse.Namespace, stream_is_tty: bool, encoding_ok: bo
     for key in ("show", "hide", "show_regex", "hide_regex"):
         if getattr(args, key) is not None:
             processor_options[key] = getattr(args, key)
-    accepted = inspect.signature(cls.__init__).parameters
+    accepted = cls.options
     if "timeline" in accepted and args.timeline:
         options["timeline"] = True
     if "show_all" in accepted and args.show_all:
@@ -145,7 +144,7 @@ def make_renderer(args: argparse.Namespace, stream_is_tty: bool, encoding_ok: bo
             options["processor_options"] = processor_options
     elif processor_options and "processor_options" not in accepted:
         fail(f"the {args.renderer} renderer does not filter frames (--show/--hide)")
-    unknown = [k for k in options if k not in accepted or k == "self"]
+    unknown = [k for k in options if k not in accepted]
     if unknown:
         fail(f"the {args.renderer} renderer has no option {unknown[0]!r}")
     try:

@@ -36,6 +36,8 @@ class Renderer:
 
     output_file_extension = "txt"
     output_is_binary = False
+    #: The keyword arguments ``__init__`` accepts (the command line's ``-p`` options).
+    options: tuple = ()
 
     def render(self, session: Session) -> Union[str, bytes]:
         raise NotImplementedError
@@ -43,6 +45,9 @@ class Renderer:
 
 class TextRenderer(Renderer):
     """The call tree as the terminal shows it."""
+
+    options = ("unicode", "color", "show_all", "timeline", "time", "flat", "flat_time",
+               "short_mode", "processor_options")  # fmt: skip
 
     def __init__(
         self,
@@ -98,6 +103,7 @@ class JSONRenderer(Renderer):
     """The processed call tree as pyinstrument-style JSON."""
 
     output_file_extension = "json"
+    options = ("show_all", "timeline")
 
     def __init__(self, show_all: bool = False, timeline: bool = False) -> None:
         self.show_all = show_all

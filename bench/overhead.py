@@ -1,0 +1,141 @@
+"""Profiler overhead, side by side in one run: each workload plain, under callscope, under
+pyinstrument and under py-spy (when it runs here), all at a 1 ms interval. Medians of
+``--runs`` runs, interleaved so that machine noise hits every profiler alike.
+
+    .venv/bin/python bench/overhead.py [--runs 5]
+
+Also prints the samples callscope took per second and as a share of those expected, and
+its memory per 100,000 samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+HERE = Path(__file__).resolve().parent
+WORKLOADS = {"call-heavy": HERE / "workloads" / "call_heavy.py", "mixed": HERE / "workloads" / "mixed.py"}
+PY = sys.executable
+
+
+def run(cmd: List[str], check: bool = True) -> Tuple[float, int, int]:
+    """Wall seconds, peak RSS (KiB) and exit status of one run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if check and code != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{err}")
+    return elapsed, usage.ru_maxrss, code
+
+
+def pyspy_works(out: Path) -> Optional[str]:
+    exe = shutil.which("py-spy", path=os.path.dirname(PY)) or shutil.which("py-spy")
+    if not exe:
+        return None
+    subprocess.run(
+        [exe, "record", "-r", "1000", "-f", "raw", "-o", str(out), "--",
+         PY, "-c", "import time; time.sleep(0.3)"],
+        capture_output=True,
+    )
+    return exe if out.exists() else None
+
+
+def commands(workload: Path, tmp: Path, pyspy: Optional[str]) -> Dict[str, List[str]]:
+    cmds = {
+        "plain": [PY, str(workload)],
+        "callscope": [PY, "-m", "callscope", "-i", "0.001", "-r", "session",
+                      "-o", str(tmp / "cs.pyisession"), str(workload)],
+        "pyinstrument": [PY, "-m", "pyinstrument", "-i", "0.001", "-r", "session",
+                         "-o", str(tmp / "pyi.json"), str(workload)],
+    }  # fmt: skip
+    if pyspy:
+        cmds["py-spy"] = [pyspy, "record", "-r", "1000", "-f", "raw", "-o", str(tmp / "spy.txt"),
+                          "--", PY, str(workload)]  # fmt: skip
+    return cmds
+
+
+def callscope_samples(tmp: Path, workload: Path, interval: float = 0.001) -> Tuple[float, float]:
+    """Sampling passes per second, and their share of duration / interval."""
+    import callscope
+
+    out = tmp / "rate.pyisession"
+    run([PY, "-m", "callscope", "-i", str(interval), "-r", "session", "-o", str(out), str(workload)])
+    s = callscope.Session.load(str(out))
+    passes = s.counts["samples"]
+    return passes / s.duration, passes / (s.duration / interval)
+
+
+def memory_per_100k(tmp: Path) -> Tuple[float, int]:
+    """Bytes of peak RSS per 100,000 samples: the difference between a short and a long run
+    of the same program, so fixed costs (the interpreter, the extension) cancel out."""
+    import callscope
+
+    script = HERE / "workloads" / "threads_for_memory.py"
+    results = []
+    for seconds in (2.0, 8.0):
+        out = tmp / f"mem{seconds}.pyisession"
+        _, rss, _ = run([PY, "-m", "callscope", "-r", "session", "-o", str(out), str(script), str(seconds)])
+        results.append((rss * 1024, callscope.Session.load(str(out)).sample_count))
+    (rss_a, n_a), (rss_b, n_b) = results
+    return (rss_b - rss_a) / (n_b - n_a) * 100_000, n_b
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="callscope-bench-"))
+    pyspy = pyspy_works(tmp / "probe.txt")
+    import pyinstrument
+
+    print(f"CPython {sys.version.split()[0]}, pyinstrument {pyinstrument.__version__}, "
+          f"py-spy {'available' if pyspy else 'not available'}; medians of {args.runs} runs")  # fmt: skip
+    header = f"{'workload':<11} {'profiler':<13} {'median s':>9} {'× plain':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, workload in WORKLOADS.items():
+        cmds = commands(workload, tmp, pyspy)
+        times: Dict[str, List[float]] = {k: [] for k in cmds}
+        failed: Dict[str, str] = {}
+        for _ in range(args.runs):
+            for key, cmd in cmds.items():
+                if key != "py-spy":
+                    times[key].append(run(cmd)[0])
+                    continue
+                # py-spy is a guest here: a run only counts if it wrote its samples
+                # (it also exits 1 after writing when its child was already reaped).
+                spy_out = tmp / "spy.txt"
+                spy_out.unlink(missing_ok=True)
+                elapsed, _, code = run(cmd, check=False)
+                if spy_out.exists() and spy_out.stat().st_size > 0:
+                    times[key].append(elapsed)
+                else:
+                    failed[key] = f"failed (exit status {code})"
+        plain = statistics.median(times["plain"])
+        for key in cmds:
+            if key in failed:
+                print(f"{name:<11} {key:<13} {failed[key]}")
+                continue
+            med = statistics.median(times[key])
+            print(f"{name:<11} {key:<13} {med:>9.3f} {med / plain:>7.2f}×")
+        rate, share = callscope_samples(tmp, workload)
+        print(f"{name:<11} callscope took {rate:,.0f} samples/s ({share:.0%} of expected)")
+    per_100k, samples = memory_per_100k(tmp)
+    print(f"callscope memory: {per_100k / 1e6:.1f} MB per 100k samples "
+          f"(peak RSS, {samples:,} samples over 8 s, 9 threads)")  # fmt: skip
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
