@@ -107,7 +107,7 @@ def main() -> None:
     for name, workload in WORKLOADS.items():
         cmds = commands(workload, tmp, pyspy)
         times: Dict[str, List[float]] = {k: [] for k in cmds}
-        failed: Dict[str, str] = {}
+        crashes = 0
         for _ in range(args.runs):
             for key, cmd in cmds.items():
                 if key != "py-spy":
@@ -121,14 +121,16 @@ def main() -> None:
                 if spy_out.exists() and spy_out.stat().st_size > 0:
                     times[key].append(elapsed)
                 else:
-                    failed[key] = f"failed (exit status {code})"
+                    crashes += 1
+                    print(f"  (py-spy run failed on {name}: exit status {code})", file=sys.stderr)
         plain = statistics.median(times["plain"])
         for key in cmds:
-            if key in failed:
-                print(f"{name:<11} {key:<13} {failed[key]}")
+            if len(times[key]) < 3:
+                print(f"{name:<11} {key:<13} crashed in {crashes} of {args.runs} runs: no figure")
                 continue
             med = statistics.median(times[key])
-            print(f"{name:<11} {key:<13} {med:>9.3f} {med / plain:>7.2f}×")
+            note = f"  (median of the {len(times[key])} runs that did not crash)" if key == "py-spy" and crashes else ""
+            print(f"{name:<11} {key:<13} {med:>9.3f} {med / plain:>7.2f}×{note}")
         rate, share = callscope_samples(tmp, workload)
         print(f"{name:<11} callscope took {rate:,.0f} samples/s ({share:.0%} of expected)")
     per_100k, samples = memory_per_100k(tmp)
