@@ -60,7 +60,7 @@ fn start(py: Python<'_>, interval: f64, program: Option<String>) -> PyResult<Rec
         ..Metadata::default()
     };
     let start_cpu_us = clock::process_cpu_us();
-    let id = sampler::start(py, interval_us, meta)?;
+    let id = sampler::start(py, meta)?;
     Ok(Recording {
         id,
         start_cpu_us,

@@ -116,8 +116,8 @@ static TIMER: Mutex<Option<Timer>> = Mutex::new(None);
 /// The previous `SIGPROF` handler, restored when the last recorder stops.
 static PREVIOUS_HANDLER: Mutex<Option<Py<PyAny>>> = Mutex::new(None);
 
-/// Starts a recording; returns its id.
-pub fn start(py: Python<'_>, interval_us: u64, meta: Metadata) -> PyResult<u64> {
+/// Starts a recording at `meta.interval_us`; returns its id.
+pub fn start(py: Python<'_>, meta: Metadata) -> PyResult<u64> {
     let threading = py.import("threading")?;
     let current = threading.call_method0("current_thread")?;
     if !current.is(threading.call_method0("main_thread")?) {
@@ -145,13 +145,7 @@ pub fn start(py: Python<'_>, interval_us: u64, meta: Metadata) -> PyResult<u64> 
         st.recorders.push((id, recorder, COUNTERS.snapshot()));
         id
     };
-    let smallest = state_wait()
-        .recorders
-        .iter()
-        .map(|(_, r, _)| r.interval_us())
-        .min()
-        .unwrap_or(interval_us);
-    INTERVAL_US.store(smallest.min(interval_us).max(50), Relaxed);
+    update_interval(&state_wait());
     if first {
         start_timer();
     }
@@ -195,6 +189,7 @@ pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
             errors: now.errors - at_start.errors,
         };
         let session = recorder.finish(end, counts, &st.threads);
+        update_interval(&st);
         if st.recorders.is_empty() {
             // Let the code objects go; the next recording describes them again.
             *st = State {
@@ -208,6 +203,13 @@ pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
         restore_handler(py)?;
     }
     Ok(session)
+}
+
+/// The timer serves every running recorder at the smallest interval any of them asked for.
+fn update_interval(st: &State) {
+    if let Some(smallest) = st.recorders.iter().map(|(_, r, _)| r.interval_us()).min() {
+        INTERVAL_US.store(smallest.max(50), Relaxed);
+    }
 }
 
 pub fn is_running(id: u64) -> bool {
