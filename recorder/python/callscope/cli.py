@@ -9,9 +9,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import Any, Dict, List, NoReturn, Optional, Tuple
+from typing import IO, Any, Dict, List, NoReturn, Optional, Tuple
 
 from callscope import __version__, history
 from callscope._native import Session, SessionLoadError
@@ -112,7 +111,8 @@ def parse_value(text: str) -> Any:
     return text
 
 
-def make_renderer(args: argparse.Namespace, stream_is_tty: bool, encoding_ok: bool) -> Renderer:
+def make_renderer(args: argparse.Namespace, stream: Optional[IO[str]]) -> Renderer:
+    """The renderer for ``args``; ``stream`` is where text goes, None for a file."""
     cls = BY_NAME[args.renderer]
     options: Dict[str, Any] = {}
     processor_options: Dict[str, Any] = {}
@@ -135,11 +135,14 @@ def make_renderer(args: argparse.Namespace, stream_is_tty: bool, encoding_ok: bo
     if "show_all" in accepted and args.show_all:
         options["show_all"] = True
     if cls is TextRenderer:
-        color = args.color
-        if color is None:
-            color = stream_is_tty and not os.environ.get("NO_COLOR")
-        options.setdefault("color", color)
-        options.setdefault("unicode", encoding_ok if args.unicode is None else args.unicode)
+        if args.color is None:
+            options.setdefault("color", stream is not None and stream_supports_color(stream))
+        else:
+            options.setdefault("color", args.color)
+        if args.unicode is None:
+            options.setdefault("unicode", stream is None or stream_supports_unicode(stream))
+        else:
+            options.setdefault("unicode", args.unicode)
         if processor_options:
             options["processor_options"] = processor_options
     elif processor_options and "processor_options" not in accepted:
@@ -195,14 +198,8 @@ def main(argv: Optional[List[str]] = None) -> NoReturn:
         parser().print_usage(sys.stderr)
         fail("no program given: pass a script, -m module or -c code")
 
-    out_stream = sys.stdout
-    to_tty = args.outfile is None and out_stream.isatty()
-    renderer = make_renderer(
-        args,
-        stream_is_tty=to_tty,
-        encoding_ok=True if args.outfile else stream_supports_unicode(out_stream),
-    )
-    if renderer.output_is_binary and to_tty:
+    renderer = make_renderer(args, None if args.outfile else sys.stdout)
+    if renderer.output_is_binary and args.outfile is None and sys.stdout.isatty():
         fail(f"the {args.renderer} renderer writes binary data; pass -o FILE")
 
     if loading:
