@@ -6,6 +6,8 @@
 #   scripts/setup.sh bench    a .venv with pyinstrument and py-spy, which the benchmarks compare against
 #   scripts/setup.sh fuzz     cargo-fuzz
 #   scripts/setup.sh python   maturin (builds the callscope wheel) in .tools/maturin
+#   scripts/setup.sh viewer   trunk, wasm-bindgen-cli, and from npm wasm-opt (binaryen)
+#   scripts/setup.sh browser  Debian's chromium, and playwright-core from npm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,9 @@ PYINSTRUMENT_VERSION=5.1.3
 PYSPY_VERSION=0.4.1
 CARGO_FUZZ_VERSION=0.13.2
 MATURIN_VERSION=1.16.0
+TRUNK_VERSION=0.21.14
+# Must equal the wasm-bindgen version in Cargo.lock (viewer-wasm pins it with `=`).
+WASM_BINDGEN_VERSION=0.2.130
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -71,12 +76,46 @@ setup_python() {
     fi
 }
 
+setup_viewer() {
+    setup_rust
+    if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
+        log "installing trunk $TRUNK_VERSION (about 10 minutes, once)"
+        cargo install --quiet --locked "trunk@$TRUNK_VERSION"
+    fi
+    if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION"; then
+        log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once)"
+        # Not --locked: its lockfile names a crate version this registry does not have.
+        cargo install --quiet --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    fi
+    setup_npm
+}
+
+# npm packages pinned by package-lock.json: binaryen (wasm-opt) and playwright-core.
+setup_npm() {
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        log "installing npm packages (package-lock.json)"
+        npm ci --silent --no-audit --no-fund >&2
+    fi
+}
+
+setup_browser() {
+    if [ ! -x /usr/bin/chromium ]; then
+        log "installing Debian's chromium"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2 || true
+        apt-get install -y -qq chromium >&2
+    fi
+    setup_npm
+}
+
 for what in "$@"; do
     case "$what" in
         rust) setup_rust ;;
         bench) setup_bench ;;
         fuzz) setup_fuzz ;;
         python) setup_python ;;
+        viewer) setup_viewer ;;
+        browser) setup_browser ;;
         *) log "unknown part: $what"; exit 2 ;;
     esac
 done

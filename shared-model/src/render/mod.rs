@@ -1,5 +1,6 @@
 //! Renderers: text for terminals, and a pyinstrument-style JSON tree.
 
+pub mod folding;
 pub mod json_tree;
 pub mod text;
 

@@ -8,6 +8,7 @@ use crate::functions::FunctionTable;
 use crate::ids::NodeId;
 use crate::library::CodeInfo;
 use crate::processors::ProcessorOptions;
+use crate::render::folding::Folding;
 use crate::render::{format_utc, precision_for_interval, processed_tree};
 use crate::session::Session;
 use crate::tree::{CallTree, NodeKind};
@@ -252,8 +253,7 @@ struct TreeRenderer<'a> {
     r: &'a Renderer<'a>,
     tree: &'a CallTree,
     root_total: u64,
-    /// Per group: whether it folds (decided once; `visible` asks for every node).
-    collapses: Vec<bool>,
+    folding: Folding,
 }
 
 /// Branch glyphs: (middle child, continuing line, last child, blank).
@@ -267,23 +267,12 @@ fn glyphs(unicode: bool) -> [&'static str; 4] {
 
 impl<'a> TreeRenderer<'a> {
     fn new(r: &'a Renderer<'a>, tree: &'a CallTree) -> Self {
-        let mut this = TreeRenderer {
+        TreeRenderer {
             r,
             tree,
             root_total: tree.total_us(),
-            collapses: Vec::new(),
-        };
-        this.collapses = (0..tree.groups.len())
-            .map(|g| {
-                tree.groups[g]
-                    .members
-                    .iter()
-                    .filter(|&&m| !this.visible_in_group(m))
-                    .count()
-                    >= 2
-            })
-            .collect();
-        this
+            folding: Folding::new(r.session, tree),
+        }
     }
 
     fn render(&self, out: &mut String) {
@@ -293,37 +282,8 @@ impl<'a> TreeRenderer<'a> {
         }
     }
 
-    fn self_us(&self, id: NodeId) -> u64 {
-        self.tree.self_us(self.r.session, id)
-    }
-
-    fn exits_group(&self, id: NodeId, group: usize) -> bool {
-        self.tree
-            .node(id)
-            .children
-            .iter()
-            .any(|&c| self.tree.node(c).group != Some(group))
-    }
-
-    fn visible_in_group(&self, id: NodeId) -> bool {
-        let Some(g) = self.tree.node(id).group else {
-            return true;
-        };
-        self.tree.groups[g].root == id
-            || self.self_us(id) as f64 > 0.2 * self.root_total as f64
-            || self.exits_group(id, g)
-    }
-
-    /// A group that would hide fewer than two frames is shown in full.
-    fn group_collapses(&self, g: usize) -> bool {
-        self.collapses[g]
-    }
-
     fn visible(&self, id: NodeId) -> bool {
-        match self.tree.node(id).group {
-            Some(g) if self.group_collapses(g) => self.visible_in_group(id),
-            _ => true,
-        }
+        self.folding.visible(self.tree, id)
     }
 
     fn description(&self, id: NodeId) -> String {
@@ -381,7 +341,7 @@ impl<'a> TreeRenderer<'a> {
             if self.visible(id) {
                 let _ = writeln!(out, "{indent}{}", self.description(id));
                 if let Some(g) = self.tree.node(id).group {
-                    if self.tree.groups[g].root == id && self.group_collapses(g) {
+                    if self.tree.groups[g].root == id && self.folding.collapses(g) {
                         let _ = write!(out, "{child_indent}   {}", self.group_line(g));
                         marks = ["      "; 4];
                     }
