@@ -2,6 +2,7 @@
 //! viewer both ask here, so they hide the same frames.
 
 use crate::ids::NodeId;
+use crate::library::CodeInfo;
 use crate::session::Session;
 use crate::tree::CallTree;
 
@@ -27,10 +28,7 @@ impl Folding {
                 // of the group (into project code) stay visible.
                 tree.groups[g].root == id
                     || tree.self_us(session, id) as f64 > 0.2 * root_total as f64
-                    || node
-                        .children
-                        .iter()
-                        .any(|&c| tree.node(c).group != Some(g))
+                    || node.children.iter().any(|&c| tree.node(c).group != Some(g))
             })
             .collect();
         let collapses = tree
@@ -52,5 +50,26 @@ impl Folding {
             Some(g) if self.collapses[g] => self.keeps[id.index()],
             _ => true,
         }
+    }
+
+    /// The members a folded group `g` hides, and the libraries they belong to, in order of
+    /// appearance ("asyncio, selectors").
+    pub fn hidden(&self, tree: &CallTree, code: &CodeInfo, g: usize) -> (Vec<NodeId>, Vec<String>) {
+        let hidden: Vec<NodeId> = tree.groups[g]
+            .members
+            .iter()
+            .copied()
+            .filter(|&m| !self.visible(tree, m))
+            .collect();
+        let mut libraries: Vec<String> = Vec::new();
+        for &m in &hidden {
+            if let Some(func) = tree.func(m) {
+                let lib = code.library(func);
+                if !lib.is_empty() && !libraries.iter().any(|l| l == lib) {
+                    libraries.push(lib.to_owned());
+                }
+            }
+        }
+        (hidden, libraries)
     }
 }

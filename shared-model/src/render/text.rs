@@ -304,21 +304,7 @@ impl<'a> TreeRenderer<'a> {
     }
 
     fn group_line(&self, g: usize) -> String {
-        let hidden: Vec<NodeId> = self.tree.groups[g]
-            .members
-            .iter()
-            .copied()
-            .filter(|&m| !self.visible(m))
-            .collect();
-        let mut libraries: Vec<&str> = Vec::new();
-        for &m in &hidden {
-            if let Some(func) = self.tree.func(m) {
-                let lib = self.r.code.library(func);
-                if !lib.is_empty() && !libraries.contains(&lib) {
-                    libraries.push(lib);
-                }
-            }
-        }
+        let (hidden, libraries) = self.folding.hidden(self.tree, self.r.code, g);
         let mut names = libraries.join(", ");
         if names.chars().count() > 40 {
             names = names.chars().take(37).collect::<String>() + "...";

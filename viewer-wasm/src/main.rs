@@ -1,0 +1,3 @@
+fn main() {
+    callscope_viewer::start();
+}

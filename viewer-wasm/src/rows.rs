@@ -1,0 +1,181 @@
+//! The call tree as the rows a list draws: only expanded nodes' children, library runs
+//! folded as the terminal folds them. Pure Rust, so it is tested on the host.
+
+use std::collections::HashSet;
+
+use callscope_model::library::CodeInfo;
+use callscope_model::render::folding::Folding;
+use callscope_model::tree::{CallTree, NodeKind};
+use callscope_model::{NodeId, Session};
+
+/// What one row shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RowKind {
+    Function {
+        name: String,
+        location: String,
+        application: bool,
+    },
+    SelfTime,
+    Thread {
+        name: String,
+    },
+    /// "[N frames hidden] json, re": expands in place.
+    Group {
+        group: usize,
+        hidden: usize,
+        libraries: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The node the row stands for (for a group row: the group's root).
+    pub node: NodeId,
+    pub depth: usize,
+    pub kind: RowKind,
+    pub total_us: u64,
+    pub self_us: u64,
+    pub expandable: bool,
+    pub expanded: bool,
+}
+
+/// Which nodes and groups the user has opened.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expansion {
+    pub nodes: HashSet<NodeId>,
+    pub groups: HashSet<usize>,
+}
+
+impl Expansion {
+    /// Opens the heaviest path from the root down to `depth` levels, as a first view.
+    pub fn heaviest_path(tree: &CallTree, depth: usize) -> Self {
+        let mut e = Expansion::default();
+        let mut level: Vec<NodeId> = tree.node(tree.root).children.clone();
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for id in level {
+                let node = tree.node(id);
+                if node.children.is_empty() {
+                    continue;
+                }
+                e.nodes.insert(id);
+                if let Some(&heaviest) =
+                    node.children.iter().max_by_key(|&&c| tree.node(c).total_us)
+                {
+                    next.push(heaviest);
+                }
+            }
+            level = next;
+        }
+        e
+    }
+}
+
+/// The visible rows of `tree`.
+pub fn visible_rows(
+    session: &Session,
+    code: &CodeInfo,
+    tree: &CallTree,
+    folding: &Folding,
+    expansion: &Expansion,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    // (node, depth), children pushed in reverse so the heaviest comes out first.
+    let mut stack: Vec<(NodeId, usize)> = tree
+        .node(tree.root)
+        .children
+        .iter()
+        .rev()
+        .map(|&c| (c, 0))
+        .collect();
+    while let Some((id, depth)) = stack.pop() {
+        let node = tree.node(id);
+        let open_group = node.group.is_some_and(|g| expansion.groups.contains(&g));
+        let shown = open_group || folding.visible(tree, id);
+        let children = sorted_children(tree, id);
+        let expanded = expansion.nodes.contains(&id);
+        if shown {
+            rows.push(Row {
+                node: id,
+                depth,
+                kind: kind(session, code, tree, id),
+                total_us: node.total_us,
+                self_us: tree.self_us(session, id),
+                expandable: !children.is_empty(),
+                expanded,
+            });
+            // The fold line goes under the group's root.
+            if let Some(g) = node.group {
+                if tree.groups[g].root == id && folding.collapses(g) && expanded {
+                    rows.push(group_row(code, tree, folding, expansion, g, depth + 1));
+                }
+            }
+        }
+        if shown && !expanded {
+            continue;
+        }
+        let child_depth = if shown { depth + 1 } else { depth };
+        for &c in children.iter().rev() {
+            stack.push((c, child_depth));
+        }
+    }
+    rows
+}
+
+/// Children of `id` in display order: heaviest first. A child hidden in a folded group is
+/// not drawn; its own children take its place (see `visible_rows`).
+fn sorted_children(tree: &CallTree, id: NodeId) -> Vec<NodeId> {
+    let mut children = tree.node(id).children.clone();
+    children.sort_by_key(|&c| std::cmp::Reverse(tree.node(c).total_us));
+    children
+}
+
+fn group_row(
+    code: &CodeInfo,
+    tree: &CallTree,
+    folding: &Folding,
+    expansion: &Expansion,
+    g: usize,
+    depth: usize,
+) -> Row {
+    let (hidden, libraries) = folding.hidden(tree, code, g);
+    let root = tree.groups[g].root;
+    Row {
+        node: root,
+        depth,
+        kind: RowKind::Group {
+            group: g,
+            hidden: hidden.len(),
+            libraries,
+        },
+        total_us: tree.node(root).total_us,
+        self_us: 0,
+        expandable: true,
+        expanded: expansion.groups.contains(&g),
+    }
+}
+
+fn kind(session: &Session, code: &CodeInfo, tree: &CallTree, id: NodeId) -> RowKind {
+    let node = tree.node(id);
+    match node.kind {
+        NodeKind::Function(f) => {
+            // As the terminal: the function's first line, where it is defined.
+            let short = code.short_file(f);
+            let location = match session.function(f).first_line {
+                0 => short.to_owned(),
+                line => format!("{short}:{line}"),
+            };
+            RowKind::Function {
+                name: session.function_name(f).to_owned(),
+                location,
+                application: code.is_application(f),
+            }
+        }
+        NodeKind::SelfTime => RowKind::SelfTime,
+        NodeKind::Thread(t) => RowKind::Thread {
+            name: session.threads[t].name.clone(),
+        },
+        NodeKind::Root => RowKind::SelfTime,
+    }
+}
