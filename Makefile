@@ -10,7 +10,7 @@ export PYO3_PYTHON := $(HOST_PYTHON)
 # Rust tests that link libpython must load this interpreter's, not the system's.
 export LD_LIBRARY_PATH := $(dir $(HOST_PYTHON))../lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: help demo venv test test-rust test-python lint wasm-check bench fuzz fixtures bless
+.PHONY: help demo venv viewer test test-rust test-python test-viewer lint wasm-check bench fuzz fixtures bless
 
 help:
 	@echo "make demo    build callscope into .venv and profile a bundled example program"
@@ -30,7 +30,7 @@ venv:
 	@scripts/setup.sh python bench
 	@scripts/recorder.sh install $(HOST_PYTHON) .venv
 
-test: lint test-rust wasm-check test-python
+test: lint test-rust wasm-check test-python test-viewer
 
 lint:
 	@scripts/setup.sh rust
@@ -49,6 +49,16 @@ test-python:
 		scripts/recorder.sh test-env $$py .tools/py/$$v; \
 		.tools/py/$$v/bin/python -m pytest -q -p no:cacheprovider tests/recorder; \
 	done
+
+# The viewer, built by Trunk into www/dist (wasm-opt comes from npm's binaryen).
+viewer:
+	@scripts/setup.sh viewer
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" trunk build --release --offline=true
+
+# The viewer in real headless Chromium (Debian's), driven by playwright-core.
+test-viewer: viewer
+	@scripts/setup.sh browser
+	node tests/viewer/e2e.mjs
 
 # shared-model is also the viewer's model: it must keep building for the browser.
 wasm-check:
