@@ -23,7 +23,7 @@ pub struct Loaded {
     pub code: CodeInfo,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct State {
     loaded: Option<Rc<Loaded>>,
     /// The last failure, shown above the previous session (which stays usable).
@@ -69,15 +69,7 @@ impl Reducible for State {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut s = State {
-            loaded: self.loaded.clone(),
-            error: self.error.clone(),
-            loading: self.loading.clone(),
-            dragging: self.dragging,
-            thread: self.thread,
-            expansion: self.expansion.clone(),
-            fresh: self.fresh,
-        };
+        let mut s = (*self).clone();
         match action {
             Action::Loading(name) => {
                 s.loading = Some(name);

@@ -93,7 +93,9 @@ pub fn visible_rows(
         let node = tree.node(id);
         let open_group = node.group.is_some_and(|g| expansion.groups.contains(&g));
         let shown = open_group || folding.visible(tree, id);
-        let children = sorted_children(tree, id);
+        // Children in the tree's own order: the processors already put the heaviest first
+        // (or keep time order), as the terminal prints them.
+        let children = &node.children;
         let expanded = expansion.nodes.contains(&id);
         if shown {
             rows.push(Row {
@@ -121,14 +123,6 @@ pub fn visible_rows(
         }
     }
     rows
-}
-
-/// Children of `id` in display order: heaviest first. A child hidden in a folded group is
-/// not drawn; its own children take its place (see `visible_rows`).
-fn sorted_children(tree: &CallTree, id: NodeId) -> Vec<NodeId> {
-    let mut children = tree.node(id).children.clone();
-    children.sort_by_key(|&c| std::cmp::Reverse(tree.node(c).total_us));
-    children
 }
 
 fn group_row(
