@@ -2,7 +2,8 @@
 //!
 //! Computed from the stack table rather than from a tree, so recursion is counted right:
 //! a sample adds to a function's total once, however many times the function is on the
-//! stack.
+//! stack. The profiler's own launcher frames are left out, as the tree's processors leave
+//! them out.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -40,6 +41,7 @@ impl FunctionTable {
     pub fn build(session: &Session, threads: &[usize], range: Option<Range<u64>>) -> Self {
         let n = session.stacks.len();
         let (weight, count) = session.stack_weights(threads, range.as_ref());
+        let launcher = crate::processors::launcher_prefix(session);
         let mut rows: HashMap<FuncId, FunctionStats> = HashMap::new();
         let mut edges: HashMap<(FuncId, FuncId), u64> = HashMap::new();
         let mut seen_funcs: Vec<FuncId> = Vec::new();
@@ -50,6 +52,10 @@ impl FunctionTable {
             if c == 0 {
                 continue;
             }
+            // A sample spent in the launcher itself (its imports, say) is not the program's.
+            if launcher[st] == Some(true) {
+                continue;
+            }
             total_us += w;
             seen_funcs.clear();
             seen_edges.clear();
@@ -57,6 +63,11 @@ impl FunctionTable {
             let mut callee: Option<FuncId> = None;
             let mut leaf = true;
             while let Some(id) = cursor {
+                // Launcher frames form a prefix from the root: the first met from the leaf
+                // says whether the chain went through the entry point.
+                if launcher[id.index()] == Some(true) {
+                    break;
+                }
                 let stack = session.stack(id);
                 let func = session.frame(stack.frame).func;
                 let row = rows.entry(func).or_insert_with(|| FunctionStats {

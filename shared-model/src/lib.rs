@@ -27,6 +27,7 @@ pub mod flame;
 pub mod format;
 pub mod functions;
 pub mod ids;
+pub mod invert;
 pub mod library;
 pub mod processors;
 pub mod render;

@@ -13,7 +13,8 @@ use crate::session::{FunctionKind, Session};
 pub enum CodeOrigin {
     /// The user's own project.
     Application,
-    /// The standard library (under the interpreter's base prefix, not in site-packages).
+    /// The standard library (under the interpreter's base prefix, not in site-packages),
+    /// built-in functions and frozen modules.
     Stdlib,
     /// An installed package (site-packages / dist-packages) or generated code.
     ThirdParty,
@@ -75,14 +76,19 @@ impl CodeInfo {
 /// Classifies a file path given the interpreter's prefixes.
 pub fn classify(file: &str, sys_prefixes: &[String]) -> CodeOrigin {
     if file.is_empty() {
-        return CodeOrigin::Synthetic;
+        // Collapsed stacks and some speedscope files name functions without files: nothing
+        // says they are a library's, and folding them would hide the whole profile.
+        return CodeOrigin::Application;
     }
     if let Some(rest) = file.strip_prefix('<') {
         // Code typed at a console or a notebook is the user's; `<string>` (exec/-c) is
         // treated as the user's too, since library-internal exec is rare and pyinstrument
         // resolves it from the caller, which a flat classification cannot see.
+        // Built-in functions and frozen modules (importlib, runpy) are the interpreter's.
         return if rest.starts_with("ipython-input-") || rest == "string>" || rest == "stdin>" {
             CodeOrigin::Application
+        } else if rest.starts_with("built-in") || rest.starts_with("frozen ") {
+            CodeOrigin::Stdlib
         } else {
             CodeOrigin::ThirdParty
         };
@@ -175,9 +181,13 @@ mod tests {
         assert_eq!(classify("app.py", &prefixes), CodeOrigin::Application);
         assert_eq!(
             classify("<frozen importlib._bootstrap>", &prefixes),
-            CodeOrigin::ThirdParty
+            CodeOrigin::Stdlib
         );
+        assert_eq!(classify("<built-in>", &prefixes), CodeOrigin::Stdlib);
+        assert_eq!(classify("<template>", &prefixes), CodeOrigin::ThirdParty);
         assert_eq!(classify("<string>", &prefixes), CodeOrigin::Application);
+        // A function without a file (collapsed stacks) is not assumed to be a library's.
+        assert_eq!(classify("", &prefixes), CodeOrigin::Application);
     }
 
     #[test]

@@ -267,6 +267,35 @@ fn is_launch_step(file: &str) -> bool {
     file == "<string>" || file.ends_with("runpy.py") || file == "<frozen runpy>"
 }
 
+/// The stack-table form of [`remove_profiler_frames`], for views built from stacks (the
+/// function table): per stack, `Some(through_entry)` while the stack is still inside the
+/// launcher's frames (`through_entry`: one of them was the profiler's entry point), `None`
+/// from the program's first frame on.
+pub(crate) fn launcher_prefix(session: &Session) -> Vec<Option<bool>> {
+    let mut prefix: Vec<Option<bool>> = Vec::with_capacity(session.stacks.len());
+    for stack in &session.stacks {
+        let (parent_state, parent_file) = match stack.parent {
+            // Parents come before children in the stack table.
+            Some(p) => (prefix[p.index()], Some(stack_file(session, p))),
+            None => (Some(false), None),
+        };
+        let state = parent_state.and_then(|through_entry| {
+            let file = stack_file(session, crate::ids::StackId::from_index(prefix.len()));
+            let after_runner =
+                parent_file.is_some_and(|f| f.replace('\\', "/").ends_with("callscope/runner.py"));
+            let entry = is_profiler_entry(file);
+            ((entry || is_launch_step(file)) && !(after_runner && file == "<string>"))
+                .then_some(through_entry || entry)
+        });
+        prefix.push(state);
+    }
+    prefix
+}
+
+fn stack_file(session: &Session, id: crate::ids::StackId) -> &str {
+    session.function_file(session.frame(session.stack(id).frame).func)
+}
+
 /// Removes the frames of the profiler's command line that run the user's program: the
 /// console script or `python -m` runpy frames, the profiler's `__main__`, the `exec` of
 /// `<string>` and `runpy` again. Only a chain that passes through a profiler entry point is

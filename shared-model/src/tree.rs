@@ -70,7 +70,7 @@ pub struct CallTree {
 }
 
 impl CallTree {
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         let root = Node {
             kind: NodeKind::Root,
             line: 0,

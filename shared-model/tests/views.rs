@@ -132,3 +132,22 @@ fn very_deep_stacks_render_without_recursion() {
     assert!(lines > depth, "{lines}");
     assert_eq!(root.as_deref(), Some("f0"));
 }
+
+#[test]
+fn function_table_leaves_out_the_profilers_launcher_as_the_tree_does() {
+    let bytes = common::read_fixture("pyinstrument/mixed.pyisession");
+    let s = callscope_model::format::load(&bytes).unwrap();
+    let table = FunctionTable::build(&s, &[], None);
+    let names: Vec<&str> = table.rows.iter().map(|r| s.function_name(r.func)).collect();
+    assert_eq!(names[0], "<module>", "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("run_module") || *n == "_run_code"),
+        "{names:?}"
+    );
+    let code = callscope_model::library::CodeInfo::new(&s);
+    let tree = callscope_model::render::processed_tree(&s, &code, &[], false, &Default::default());
+    assert_eq!(table.total_us, tree.total_us());
+    assert_eq!(table.rows[0].total_us, tree.total_us());
+}

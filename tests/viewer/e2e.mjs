@@ -31,8 +31,8 @@ const browser = await chromium.launch({
 });
 
 let failures = 0;
-async function test(name, body, { allowedConsole = null } = {}) {
-  const page = await browser.newPage();
+async function test(name, body, { allowedConsole = null, deviceScaleFactor = 1 } = {}) {
+  const page = await browser.newPage({ deviceScaleFactor });
   const problems = [];
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (m) => {
@@ -83,21 +83,40 @@ async function drop(page, name, bytes) {
 const rowTexts = (page) =>
   page.$$eval("#calltree .row", (rows) => rows.map((r) => r.innerText.replace(/\s+/g, " ").trim()));
 
+/** The call tree's rows as {total, self, name, loc}, the columns the terminal prints. */
+const rowCells = (page) =>
+  page.$$eval("#calltree .row", (rows) => rows.map((r) => ({
+    total: r.querySelector(".time")?.innerText,
+    self: r.querySelector(".self-time")?.innerText,
+    name: r.querySelector(".name, .group")?.innerText,
+    loc: r.querySelector(".loc")?.innerText ?? "",
+    selected: r.classList.contains("selected"),
+    expanded: r.getAttribute("aria-expanded"),
+  })));
+
+async function openFixture(page, hash = "") {
+  await open(page, hash);
+  await page.setInputFiles("#file-input", join(ROOT, FIXTURE));
+  await page.waitForSelector("#session-header");
+}
+
 await waitForServer();
 
 await test("file picker opens a session and the tree matches the terminal", async (page) => {
-  await open(page);
-  await page.setInputFiles("#file-input", join(ROOT, FIXTURE));
-  await page.waitForSelector("#session-header");
+  await openFixture(page);
   const header = await page.innerText("#session-header");
   assert.match(header, /scripts\/mixed\.py/);
   assert.match(header, /Samples\s*11/);
-  const rows = await rowTexts(page);
+  const rows = await rowCells(page);
   // The terminal (and pyinstrument) print: 0.139 <module> mixed.py:1 / 0.139 main mixed.py:27 / 0.101 pause
-  assert.match(rows[0], /0\.139 100\.0% <module> mixed\.py:1/);
-  assert.match(rows[1], /0\.139 100\.0% main mixed\.py:27/);
-  assert.match(rows[2], /0\.101 72\.\d% pause mixed\.py:23/);
+  assert.deepEqual(rows.slice(0, 3).map((r) => [r.total, r.name, r.loc]), [
+    ["0.139", "<module>", "mixed.py:1"],
+    ["0.139", "main", "mixed.py:27"],
+    ["0.101", "pause", "mixed.py:23"],
+  ]);
   await page.screenshot({ path: join(OUT, "calltree.png") });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: join(OUT, "calltree-dark.png") });
 });
 
 await test("a dropped file opens; clicking collapses and expands", async (page) => {
@@ -151,6 +170,190 @@ await test("names from the profiled program are shown as text, never as HTML", a
   assert.ok((await rowTexts(page)).some((r) => r.includes(evil)));
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   assert.equal(await page.$("#calltree img"), null);
+});
+
+await test("keyboard: arrows move and open, Enter toggles, * opens everything below", async (page) => {
+  await openFixture(page);
+  await page.focus("#calltree");
+  await page.keyboard.press("ArrowDown");
+  let rows = await rowCells(page);
+  assert.ok(rows[0].selected, "the first key selects the first row");
+  await page.keyboard.press("ArrowLeft");
+  assert.equal((await rowCells(page)).length, 1, "Left closes <module>");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowDown");
+  rows = await rowCells(page);
+  assert.equal(rows.find((r) => r.selected).name, "pause");
+  await page.keyboard.press("Home");
+  await page.keyboard.press("Enter");
+  assert.equal((await rowCells(page)).length, 1, "Enter toggles");
+  await page.keyboard.press("*");
+  rows = await rowCells(page);
+  assert.ok(rows.length > 10 && rows.every((r) => r.expanded !== "false" || r.name.includes("hidden")),
+    JSON.stringify(rows));
+  assert.ok(rows.some((r) => r.self && r.self !== ""), "a self-time column");
+});
+
+await test("flame graph: canvas at device pixels, tooltip, zoom and breadcrumb", async (page) => {
+  await openFixture(page);
+  await page.click("#tab-flame");
+  const canvas = await page.waitForSelector("#flame-canvas");
+  const size = await canvas.evaluate((c) => [c.width, c.clientWidth, c.height, c.clientHeight]);
+  assert.equal(size[0], Math.round(size[1] * 2), `canvas at 2x: ${size}`);
+  assert.equal(size[2], Math.round(size[3] * 2));
+  const box = await canvas.boundingBox();
+  // The top frame spans the width: <module>; below it main, then pause (72 % of the width).
+  await page.mouse.move(box.x + 20, box.y + 9);
+  let tip = await page.innerText("#flame-tooltip");
+  assert.match(tip, /<module>/);
+  assert.match(tip, /mixed\.py:1/);
+  assert.match(tip, /total 0\.139 s \(100\.0%\)/);
+  await page.mouse.move(box.x + 20, box.y + 18 * 2 + 9);
+  assert.match(await page.innerText("#flame-tooltip"), /pause/);
+  // Painted, and still painted with the tooltip up: most of the top frame's pixels are set.
+  const painted = await page.$eval("#flame-canvas", (c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, 18 * 2).data;
+    let set = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) set++;
+    return set / (c.width * 18 * 2);
+  });
+  assert.ok(painted > 0.8, `top frame painted: ${painted}`);
+  await page.screenshot({ path: join(OUT, "flame.png") });
+  await page.mouse.click(box.x + 20, box.y + 18 * 2 + 9);
+  const crumbs = await page.innerText("#flame-breadcrumb");
+  assert.match(crumbs, /All\s*›\s*<module>\s*›\s*main\s*›\s*pause/);
+  // Zoomed: pause now spans the width at the top.
+  await page.mouse.move(box.x + box.width - 20, box.y + 9);
+  assert.match(await page.innerText("#flame-tooltip"), /pause/);
+  await page.screenshot({ path: join(OUT, "flame-zoomed.png") });
+  await page.click("#flame-breadcrumb button:has-text('All')");
+  await page.mouse.move(box.x + box.width - 20, box.y + 9);
+  assert.match(await page.innerText("#flame-tooltip"), /<module>/);
+}, { deviceScaleFactor: 2 });
+
+await test("function table: sortable, with callers and callees", async (page) => {
+  await openFixture(page);
+  await page.click("#tab-functions");
+  await page.waitForSelector("#function-table .frow");
+  const table = () => page.$$eval("#function-table .frow", (rows) =>
+    rows.map((r) => [...r.querySelectorAll("span")].map((s) => s.innerText)));
+  let rows = await table();
+  // As in the tree, the profiler's launcher frames (runpy) are left out.
+  assert.deepEqual(rows[0].slice(1, 3), ["0.139", "<module>"]);
+  await page.click("button.th:has-text('Self')");
+  rows = await table();
+  const self = rows.map((r) => Number(r[0]));
+  assert.deepEqual(self, [...self].sort((a, b) => b - a));
+  assert.equal(rows[0][2], "sleep", "sleep has the most self time");
+  await page.click("button.th:has-text('Function')");
+  const names = (await table()).map((r) => r[2].toLowerCase());
+  assert.deepEqual(names, [...names].sort());
+  await page.click("#function-table .frow:has-text('pause')");
+  const detail = await page.innerText("#func-detail");
+  assert.match(detail, /Called by\s*0\.101\s*main/);
+  assert.match(detail, /Calls\s*0\.101\s*sleep/);
+  await page.click("#func-detail li:has-text('main')");
+  assert.match(await page.innerText("#func-detail h2"), /^main$/);
+  await page.screenshot({ path: join(OUT, "functions.png") });
+});
+
+await test("search: Ctrl+F, highlights and jumps in every view", async (page) => {
+  await openFixture(page);
+  await page.click("#calltree");
+  await page.keyboard.press("Control+f");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "search");
+  await page.keyboard.type("decode");
+  assert.match(await page.innerText("#search-count"), /^[2-9]\d* found$/);
+  await page.keyboard.press("Enter");
+  assert.match(await page.innerText("#search-count"), /^1 of \d+$/);
+  // The match sits inside folded json frames: the jump opens them.
+  let rows = await rowCells(page);
+  assert.match(rows.find((r) => r.selected).name, /decode/);
+  assert.ok(await page.$("#calltree .row.match"));
+  await page.screenshot({ path: join(OUT, "search.png") });
+  await page.click("#tab-functions");
+  await page.click("#search-next");
+  assert.match(await page.innerText("#function-table .frow.selected"), /decode/);
+  await page.click("#tab-flame");
+  await page.click("#search-next");
+  assert.match(await page.innerText("#flame-breadcrumb"), /Show \S*decode in the call tree/);
+  await page.click("#flame-breadcrumb .reveal");
+  rows = await rowCells(page);
+  assert.match(rows.find((r) => r.selected).name, /decode/);
+});
+
+await test("settings: library code, inverted, percent and threshold", async (page) => {
+  await openFixture(page);
+  const all = async () => {
+    await page.focus("#calltree");
+    await page.keyboard.press("Home");
+    await page.keyboard.press("*");
+    return rowCells(page);
+  };
+  let rows = await all();
+  assert.ok(rows.some((r) => /frames hidden/.test(r.name)));
+  await page.uncheck("#opt-libraries");
+  rows = await all();
+  assert.ok(!rows.some((r) => /frames hidden/.test(r.name)));
+  assert.ok(rows.some((r) => r.name === "JSONDecoder.raw_decode"));
+  await page.check("#opt-percent");
+  rows = await rowCells(page);
+  assert.equal(rows[0].total, "100.0%");
+  await page.uncheck("#opt-percent");
+  await page.fill("#opt-threshold", "30");
+  await page.press("#opt-threshold", "Enter");
+  const coarse = await all();
+  assert.ok(coarse.length < rows.length, `${coarse.length} < ${rows.length}`);
+  await page.check("#opt-inverted");
+  rows = await rowCells(page);
+  // Bottom up: the top rows are where time was spent (sleep's 0.101 s first).
+  assert.deepEqual([rows[0].name, rows[0].total], ["sleep", "0.101"]);
+  await page.screenshot({ path: join(OUT, "inverted.png") });
+});
+
+await test("the URL hash brings a reload back to the same view and selection", async (page) => {
+  await open(page, `?url=/${FIXTURE}`);
+  await page.waitForSelector("#session-header");
+  await page.fill("#search", "raw_decode");
+  await page.press("#search", "Enter");
+  await page.check("#opt-percent");
+  await page.click("#tab-functions");
+  const url = page.url();
+  assert.match(url, /#view=functions&percent=1&sel=n\d+&q=raw_decode/);
+  await page.reload();
+  await page.waitForSelector("#function-table .frow");
+  assert.equal(page.url(), url);
+  assert.equal(await page.inputValue("#search"), "raw_decode");
+  assert.ok(await page.isChecked("#opt-percent"));
+  await page.click("#tab-tree");
+  const rows = await rowCells(page);
+  assert.equal(rows.find((r) => r.selected).name, "JSONDecoder.raw_decode");
+});
+
+await test("a tree of 100,000 nodes keeps only visible rows in the page", async (page) => {
+  // main → f0..f999 → g0..g99: 101,001 nodes, one sample each.
+  const lines = [];
+  for (let i = 0; i < 1000; i++) for (let j = 0; j < 100; j++) lines.push(`main;f${i};g${j} 1`);
+  await open(page, "#view=tree&threshold=0");
+  await drop(page, "wide.txt", Buffer.from(lines.join("\n")));
+  await page.waitForSelector("#session-header", { timeout: 60000 });
+  await page.focus("#calltree");
+  await page.keyboard.press("Home");
+  const started = Date.now();
+  await page.keyboard.press("*");
+  await page.waitForFunction(() => document.querySelector("#calltree").dataset.rows === "101001",
+    null, { timeout: 60000 });
+  const height = await page.$eval("#calltree .vlist-space", (e) => e.getBoundingClientRect().height);
+  assert.ok(Math.abs(height - 101001 * 22) < 22, `${height}`);
+  assert.ok((await page.$$("#calltree .row")).length < 200);
+  console.log(`     (expanding 101,001 rows took ${Date.now() - started} ms)`);
+  await page.keyboard.press("End");
+  const rows = await rowCells(page);
+  const last = rows.find((r) => r.selected);
+  assert.equal(last.name, "g99");
+  assert.ok((await page.$$("#calltree .row")).length < 200);
+  await page.screenshot({ path: join(OUT, "wide-tree-end.png") });
 });
 
 await browser.close();

@@ -1,187 +1,29 @@
-//! The page: loading (drop, file picker, `?url=`), errors, the header and the call tree.
-//! Components only draw and dispatch; the numbers come from callscope-model.
+//! The page: loading (drop, file picker, `?url=`), errors, the header, the toolbar and the
+//! current view. Components only draw and dispatch; `state` does the work.
 
 use std::rc::Rc;
 
-use callscope_model::library::CodeInfo;
-use callscope_model::processors::ProcessorOptions;
-use callscope_model::render::folding::Folding;
-use callscope_model::render::{format_utc, processed_tree};
-use callscope_model::tree::CallTree;
-use callscope_model::{format, NodeId, Session};
+use callscope_model::render::format_utc;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{DragEvent, File, HtmlInputElement};
+use web_sys::{DragEvent, HtmlElement, HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
 
-use crate::rows::{visible_rows, Expansion, Row, RowKind};
+use crate::calltree::CallTreeView;
+use crate::dom::Listener;
+use crate::flamegraph::FlameGraph;
+use crate::functable::FunctionTableView;
+use crate::load::{load_file, load_url};
+use crate::state::{Action, Loaded, Settings, State, View};
 
-/// A session on screen, with what every view derives from it once.
-pub struct Loaded {
-    pub name: String,
-    pub session: Session,
-    pub code: CodeInfo,
-}
-
-#[derive(Clone, Default)]
-pub struct State {
-    loaded: Option<Rc<Loaded>>,
-    /// The last failure, shown above the previous session (which stays usable).
-    error: Option<String>,
-    loading: Option<String>,
-    dragging: bool,
-    /// `None`: every thread.
-    thread: Option<usize>,
-    expansion: Expansion,
-    /// A new tree needs its first expansion computed once it is built.
-    fresh: bool,
-}
-
-impl PartialEq for State {
-    fn eq(&self, other: &Self) -> bool {
-        let same_session = match (&self.loaded, &other.loaded) {
-            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        same_session
-            && self.error == other.error
-            && self.loading == other.loading
-            && self.dragging == other.dragging
-            && self.thread == other.thread
-            && self.expansion == other.expansion
-            && self.fresh == other.fresh
-    }
-}
-
-pub enum Action {
-    Loading(String),
-    Loaded(String, Box<Session>),
-    Failed(String),
-    Dragging(bool),
-    Thread(Option<usize>),
-    Toggle(NodeId),
-    ToggleGroup(usize),
-    Expand(Expansion),
-}
-
-impl Reducible for State {
-    type Action = Action;
-
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut s = (*self).clone();
-        match action {
-            Action::Loading(name) => {
-                s.loading = Some(name);
-                s.dragging = false;
-            }
-            Action::Loaded(name, session) => {
-                let code = CodeInfo::new(&session);
-                s.loaded = Some(Rc::new(Loaded {
-                    name,
-                    session: *session,
-                    code,
-                }));
-                s.error = None;
-                s.loading = None;
-                s.thread = None;
-                s.expansion = Expansion::default();
-                s.fresh = true;
-            }
-            Action::Failed(message) => {
-                s.error = Some(message);
-                s.loading = None;
-                s.dragging = false;
-            }
-            Action::Dragging(on) => s.dragging = on,
-            Action::Thread(t) => {
-                s.thread = t;
-                s.expansion = Expansion::default();
-                s.fresh = true;
-            }
-            Action::Toggle(id) => {
-                if !s.expansion.nodes.remove(&id) {
-                    s.expansion.nodes.insert(id);
-                }
-            }
-            Action::ToggleGroup(g) => {
-                if !s.expansion.groups.remove(&g) {
-                    s.expansion.groups.insert(g);
-                }
-            }
-            Action::Expand(e) => {
-                s.expansion = e;
-                s.fresh = false;
-            }
-        }
-        Rc::new(s)
-    }
-}
-
-/// Reads `bytes` as a session, with an error naming `name`.
-pub fn parse(name: &str, bytes: &[u8]) -> Result<Session, String> {
-    format::load(bytes).map_err(|e| format!("Could not open {name}: {e}"))
-}
-
-fn load_file(file: File, dispatch: UseReducerDispatcher<State>) {
-    let name = file.name();
-    dispatch.dispatch(Action::Loading(name.clone()));
-    spawn_local(async move {
-        let result = match JsFuture::from(file.array_buffer()).await {
-            Ok(buffer) => parse(&name, &js_sys::Uint8Array::new(&buffer).to_vec()),
-            Err(e) => Err(format!("Could not read {name}: {}", js_error(&e))),
-        };
-        dispatch.dispatch(match result {
-            Ok(session) => Action::Loaded(name, Box::new(session)),
-            Err(message) => Action::Failed(message),
-        });
-    });
-}
-
-fn load_url(url: String, dispatch: UseReducerDispatcher<State>) {
-    dispatch.dispatch(Action::Loading(url.clone()));
-    spawn_local(async move {
-        let result = fetch(&url).await.and_then(|bytes| parse(&url, &bytes));
-        dispatch.dispatch(match result {
-            Ok(session) => Action::Loaded(url, Box::new(session)),
-            Err(message) => Action::Failed(message),
-        });
-    });
-}
-
-async fn fetch(url: &str) -> Result<Vec<u8>, String> {
-    let fail = |why: String| {
-        format!(
-            "Could not fetch {url}: {why}. Browsers refuse fetches from pages opened as \
-             file://; serve the viewer over http, or drop the file here instead."
-        )
-    };
-    let window = web_sys::window().ok_or_else(|| fail("no window".into()))?;
-    let response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|e| fail(js_error(&e)))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|e| fail(js_error(&e)))?;
-    if !response.ok() {
-        return Err(fail(format!("HTTP {}", response.status())));
-    }
-    let buffer = response.array_buffer().map_err(|e| fail(js_error(&e)))?;
-    let buffer = JsFuture::from(buffer)
-        .await
-        .map_err(|e| fail(js_error(&e)))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-fn js_error(value: &wasm_bindgen::JsValue) -> String {
-    value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| "unknown error".into())
+fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
 }
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer(State::default);
+    let state = use_reducer(|| State::from_hash(&location_hash()));
     let dispatch = state.dispatcher();
 
     {
@@ -193,6 +35,44 @@ pub fn app() -> Html {
                 .and_then(|p| p.get("url"));
             if let Some(url) = url {
                 load_url(url, dispatch);
+            }
+        });
+    }
+    // Ctrl/Cmd+F goes to our search box, which searches every view.
+    use_effect_with((), move |_| {
+        let listener = Listener::on_window("keydown", |e| {
+            let Some(e) = e.dyn_ref::<KeyboardEvent>() else {
+                return;
+            };
+            if (e.ctrl_key() || e.meta_key()) && e.key().eq_ignore_ascii_case("f") {
+                let search = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("search"))
+                    .and_then(|el| el.dyn_into::<HtmlInputElement>().ok());
+                if let Some(search) = search {
+                    e.prevent_default();
+                    let _ = search.focus();
+                    search.select();
+                }
+            }
+        });
+        move || drop(listener)
+    });
+    // The hash follows the state once a session is on screen (before that it still holds
+    // what the first session should restore). Replacing keeps Back for leaving the page.
+    {
+        let hash = state.loaded.is_some().then(|| state.hash());
+        use_effect_with(hash, |hash| {
+            if let (Some(hash), Some(window)) = (hash, web_sys::window()) {
+                if location_hash() != *hash {
+                    if let Ok(history) = window.history() {
+                        let _ = history.replace_state_with_url(
+                            &wasm_bindgen::JsValue::NULL,
+                            "",
+                            Some(hash),
+                        );
+                    }
+                }
             }
         });
     }
@@ -263,7 +143,17 @@ pub fn app() -> Html {
             {
                 match &state.loaded {
                     Some(loaded) => html! {
-                        <SessionView loaded={loaded.clone()} state={state.clone()} />
+                        <main class="session">
+                            <Header loaded={loaded.clone()} />
+                            <Toolbar state={state.clone()} />
+                            {
+                                match state.view {
+                                    View::Tree => html! { <CallTreeView state={state.clone()} /> },
+                                    View::Flame => html! { <FlameGraph state={state.clone()} /> },
+                                    View::Functions => html! { <FunctionTableView state={state.clone()} /> },
+                                }
+                            }
+                        </main>
                     },
                     None => html! {
                         <main class="empty">
@@ -277,56 +167,19 @@ pub fn app() -> Html {
     }
 }
 
-#[derive(Properties, Clone)]
-struct SessionProps {
-    loaded: Rc<Loaded>,
+#[derive(Properties, PartialEq)]
+struct ToolbarProps {
     state: UseReducerHandle<State>,
 }
 
-impl PartialEq for SessionProps {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.loaded, &other.loaded) && self.state == other.state
-    }
-}
-
-/// The tree for the selected threads, built once per (session, thread) choice.
-struct Built {
-    tree: CallTree,
-    folding: Folding,
-}
-
-#[function_component(SessionView)]
-fn session_view(props: &SessionProps) -> Html {
-    let loaded = props.loaded.clone();
+/// Views, thread, search and the tree's settings.
+#[function_component(Toolbar)]
+fn toolbar(props: &ToolbarProps) -> Html {
     let state = props.state.clone();
-    let thread = state.thread;
-    let built = {
-        let loaded = loaded.clone();
-        use_memo((Rc::as_ptr(&loaded) as usize, thread), move |_| {
-            let threads: Vec<usize> = thread.into_iter().collect();
-            let tree = processed_tree(
-                &loaded.session,
-                &loaded.code,
-                &threads,
-                true,
-                &ProcessorOptions::default(),
-            );
-            let folding = Folding::new(&loaded.session, &tree);
-            Built { tree, folding }
-        })
+    let Some(loaded) = state.loaded.clone() else {
+        return html! {};
     };
-    if state.fresh {
-        state.dispatch(Action::Expand(Expansion::heaviest_path(&built.tree, 12)));
-    }
     let session = &loaded.session;
-    let rows = visible_rows(
-        session,
-        &loaded.code,
-        &built.tree,
-        &built.folding,
-        &state.expansion,
-    );
-    let total = built.tree.total_us().max(1);
     let on_thread = {
         let state = state.clone();
         Callback::from(move |e: Event| {
@@ -334,72 +187,117 @@ fn session_view(props: &SessionProps) -> Html {
             state.dispatch(Action::Thread(select.value().parse().ok()));
         })
     };
-    html! {
-        <main class="session">
-            <Header loaded={loaded.clone()} />
-            <div class="controls">
-                <label>{"Thread "}
-                    <select id="thread-select" onchange={on_thread}>
-                        <option value="all" selected={thread.is_none()}>{"All threads"}</option>
-                        { for session.threads.iter().enumerate().map(|(i, t)| html! {
-                            <option value={i.to_string()} selected={thread == Some(i)}>
-                                {format!("{} ({:.3} s)", t.name, t.samples.total_weight_us() as f64 / 1e6)}
-                            </option>
-                        }) }
-                    </select>
-                </label>
-            </div>
-            <div class="calltree" role="tree" id="calltree">
-                if rows.is_empty() {
-                    <p class="empty">{"No samples in this selection."}</p>
-                }
-                { for rows.iter().map(|row| tree_row(row, total, &state)) }
-            </div>
-        </main>
-    }
-}
-
-fn tree_row(row: &Row, total: u64, state: &UseReducerHandle<State>) -> Html {
-    let onclick = {
+    let setting = |id: &'static str,
+                   text: &'static str,
+                   get: fn(&Settings) -> bool,
+                   set: fn(&mut Settings, bool)| {
+        let checked = get(&state.settings);
         let state = state.clone();
-        let (node, kind) = (row.node, row.kind.clone());
-        Callback::from(move |_| match kind {
-            RowKind::Group { group, .. } => state.dispatch(Action::ToggleGroup(group)),
-            _ => state.dispatch(Action::Toggle(node)),
+        let onchange = Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut settings = state.settings.clone();
+            set(&mut settings, input.checked());
+            state.dispatch(Action::Settings(settings));
+        });
+        html! {
+            <label class="toggle-setting">
+                <input type="checkbox" id={id} {checked} {onchange} />{text}
+            </label>
+        }
+    };
+    let on_threshold = {
+        let state = state.clone();
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            match input.value().trim().parse::<f64>() {
+                Ok(t) if t.is_finite() && (0.0..=100.0).contains(&t) => {
+                    let mut settings = state.settings.clone();
+                    settings.threshold_pct = t;
+                    state.dispatch(Action::Settings(settings));
+                }
+                _ => input.set_value(&state.settings.threshold_pct.to_string()),
+            }
         })
     };
-    let toggle = match (row.expandable, row.expanded) {
-        (false, _) => " ",
-        (true, true) => "▾",
-        (true, false) => "▸",
+    let on_query = {
+        let state = state.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            state.dispatch(Action::Query(input.value()));
+        })
     };
-    let pct = row.total_us as f64 * 100.0 / total as f64;
-    let label = match &row.kind {
-        RowKind::Function {
-            name,
-            location,
-            application,
-        } => html! {
-            <>
-                <span class={classes!("name", application.then_some("app-code"))}>{name.clone()}</span>
-                <span class="loc">{location.clone()}</span>
-            </>
-        },
-        RowKind::SelfTime => html! { <span class="name self">{"[self]"}</span> },
-        RowKind::Thread { name } => html! { <span class="name thread">{name.clone()}</span> },
-        RowKind::Group {
-            hidden, libraries, ..
-        } => html! {
-            <span class="group">{format!("[{hidden} frames hidden] {}", libraries.join(", "))}</span>
-        },
+    let on_search_key = {
+        let state = state.clone();
+        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
+            "Enter" => {
+                e.prevent_default();
+                state.dispatch(Action::Jump(!e.shift_key()));
+            }
+            "Escape" => {
+                state.dispatch(Action::Query(String::new()));
+                let input: HtmlElement = e.target_unchecked_into();
+                let _ = input.blur();
+            }
+            _ => {}
+        })
+    };
+    let jump = |forward: bool| {
+        let state = state.clone();
+        Callback::from(move |_| state.dispatch(Action::Jump(forward)))
+    };
+    let count = match state.view {
+        View::Functions => state.matched.len(),
+        View::Tree | View::Flame => state.matches.len(),
+    };
+    let counter = match (state.query.trim().is_empty(), state.current_match) {
+        (true, _) => String::new(),
+        (false, Some(i)) => format!("{} of {count}", i + 1),
+        (false, None) => format!("{count} found"),
     };
     html! {
-        <div class="row" role="treeitem" aria-expanded={row.expandable.then(|| row.expanded.to_string())}
-             style={format!("--depth:{}", row.depth)} {onclick}>
-            <span class="toggle">{toggle}</span>
-            <span class="time">{format!("{:.3}", row.total_us as f64 / 1e6)}</span>
-            <span class="pct">{format!("{pct:.1}%")}</span>
-            {label}
+        <div class="toolbar">
+            <div class="tabs" role="tablist">
+                { for View::ALL.into_iter().map(|v| {
+                    let state = state.clone();
+                    let current = state.view == v;
+                    let onclick = Callback::from(move |_| state.dispatch(Action::View(v)));
+                    html! {
+                        <button role="tab" id={format!("tab-{}", v.id())} aria-selected={current.to_string()}
+                                class={classes!("tab", current.then_some("current"))} {onclick}>
+                            {v.title()}
+                        </button>
+                    }
+                }) }
+            </div>
+            <label>{"Thread "}
+                <select id="thread-select" onchange={on_thread}>
+                    <option value="all" selected={state.thread.is_none()}>{"All threads"}</option>
+                    { for session.threads.iter().enumerate().map(|(i, t)| html! {
+                        <option value={i.to_string()} selected={state.thread == Some(i)}>
+                            {format!("{} ({:.3} s)", t.name, t.samples.total_weight_us() as f64 / 1e6)}
+                        </option>
+                    }) }
+                </select>
+            </label>
+            <div class="search">
+                <input type="search" id="search" placeholder="Search functions (Ctrl+F)" aria-label="Search functions"
+                       value={state.query.clone()} oninput={on_query} onkeydown={on_search_key} />
+                <button id="search-prev" title="Previous match (Shift+Enter)" onclick={jump(false)}>{"↑"}</button>
+                <button id="search-next" title="Next match (Enter)" onclick={jump(true)}>{"↓"}</button>
+                <span id="search-count" class="muted">{counter}</span>
+            </div>
+            <div class="settings">
+                { setting("opt-libraries", "Hide library code", |s| s.group_libraries, |s, v| s.group_libraries = v) }
+                { setting("opt-importlib", "Hide importlib", |s| s.remove_importlib, |s, v| s.remove_importlib = v) }
+                { setting("opt-inverted", "Inverted", |s| s.inverted, |s, v| s.inverted = v) }
+                { setting("opt-percent", "Percent", |s| s.percent, |s, v| s.percent = v) }
+                <label title="Calls under this share of the total are folded into their caller">
+                    {"Threshold "}
+                    <input type="number" id="opt-threshold" min="0" max="100" step="0.1"
+                           value={state.settings.threshold_pct.to_string()} onchange={on_threshold} />
+                    {"%"}
+                </label>
+            </div>
         </div>
     }
 }

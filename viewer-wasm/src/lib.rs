@@ -1,8 +1,20 @@
-//! callscope's viewer: a Yew app over callscope-model. `rows` is the pure view-model
-//! (tested on the host); `app` draws it.
+//! callscope's viewer: a Yew app over callscope-model. `state` (with `rows`, `search`,
+//! `hash`) is the view-model, pure Rust tested on the host; the components (`app`,
+//! `calltree`, `flamegraph`, `functable`, `virtual_list`) draw it and dispatch actions.
 
 pub mod app;
+pub mod calltree;
+mod dom;
+pub mod flamegraph;
+pub mod functable;
+pub mod hash;
+pub mod load;
+pub mod palette;
 pub mod rows;
+pub mod search;
+pub mod state;
+pub mod units;
+pub mod virtual_list;
 
 /// Shows a fatal error in the page's `#callscope-fatal` element, as text.
 fn show_fatal(message: &str) {

@@ -1,12 +1,14 @@
 //! The call tree as the rows a list draws: only expanded nodes' children, library runs
-//! folded as the terminal folds them. Pure Rust, so it is tested on the host.
+//! folded as the terminal folds them. Rows are small (no strings), so a fully opened tree
+//! of 100,000 nodes is cheap to list; [`label`] makes the text for the rows on screen.
+//! Pure Rust, so it is tested on the host.
 
 use std::collections::HashSet;
 
 use callscope_model::library::CodeInfo;
 use callscope_model::render::folding::Folding;
 use callscope_model::tree::{CallTree, NodeKind};
-use callscope_model::{NodeId, Session};
+use callscope_model::{FuncId, NodeId, Session};
 
 /// What one row shows.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,12 +30,19 @@ pub enum RowKind {
     },
 }
 
+/// What a row stands for, stable while the tree is: selection and expansion use it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RowKey {
+    Node(NodeId),
+    Group(usize),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
+    pub key: RowKey,
     /// The node the row stands for (for a group row: the group's root).
     pub node: NodeId,
     pub depth: usize,
-    pub kind: RowKind,
     pub total_us: u64,
     pub self_us: u64,
     pub expandable: bool,
@@ -75,7 +84,6 @@ impl Expansion {
 /// The visible rows of `tree`.
 pub fn visible_rows(
     session: &Session,
-    code: &CodeInfo,
     tree: &CallTree,
     folding: &Folding,
     expansion: &Expansion,
@@ -99,9 +107,9 @@ pub fn visible_rows(
         let expanded = expansion.nodes.contains(&id);
         if shown {
             rows.push(Row {
+                key: RowKey::Node(id),
                 node: id,
                 depth,
-                kind: kind(session, code, tree, id),
                 total_us: node.total_us,
                 self_us: tree.self_us(session, id),
                 expandable: !children.is_empty(),
@@ -110,7 +118,15 @@ pub fn visible_rows(
             // The fold line goes under the group's root.
             if let Some(g) = node.group {
                 if tree.groups[g].root == id && folding.collapses(g) && expanded {
-                    rows.push(group_row(code, tree, folding, expansion, g, depth + 1));
+                    rows.push(Row {
+                        key: RowKey::Group(g),
+                        node: id,
+                        depth: depth + 1,
+                        total_us: node.total_us,
+                        self_us: 0,
+                        expandable: true,
+                        expanded: expansion.groups.contains(&g),
+                    });
                 }
             }
         }
@@ -125,51 +141,49 @@ pub fn visible_rows(
     rows
 }
 
-fn group_row(
+/// The text of a row.
+pub fn label(
+    session: &Session,
     code: &CodeInfo,
     tree: &CallTree,
     folding: &Folding,
-    expansion: &Expansion,
-    g: usize,
-    depth: usize,
-) -> Row {
-    let (hidden, libraries) = folding.hidden(tree, code, g);
-    let root = tree.groups[g].root;
-    Row {
-        node: root,
-        depth,
-        kind: RowKind::Group {
-            group: g,
-            hidden: hidden.len(),
-            libraries,
-        },
-        total_us: tree.node(root).total_us,
-        self_us: 0,
-        expandable: true,
-        expanded: expansion.groups.contains(&g),
+    row: &Row,
+) -> RowKind {
+    match row.key {
+        RowKey::Group(g) => {
+            let (hidden, libraries) = folding.hidden(tree, code, g);
+            RowKind::Group {
+                group: g,
+                hidden: hidden.len(),
+                libraries,
+            }
+        }
+        RowKey::Node(id) => kind(session, code, tree, id),
     }
 }
 
 fn kind(session: &Session, code: &CodeInfo, tree: &CallTree, id: NodeId) -> RowKind {
     let node = tree.node(id);
     match node.kind {
-        NodeKind::Function(f) => {
-            // As the terminal: the function's first line, where it is defined.
-            let short = code.short_file(f);
-            let location = match session.function(f).first_line {
-                0 => short.to_owned(),
-                line => format!("{short}:{line}"),
-            };
-            RowKind::Function {
-                name: session.function_name(f).to_owned(),
-                location,
-                application: code.is_application(f),
-            }
-        }
+        NodeKind::Function(f) => RowKind::Function {
+            name: session.function_name(f).to_owned(),
+            location: location(session, code, f),
+            application: code.is_application(f),
+        },
         NodeKind::SelfTime => RowKind::SelfTime,
         NodeKind::Thread(t) => RowKind::Thread {
             name: session.threads[t].name.clone(),
         },
         NodeKind::Root => RowKind::SelfTime,
+    }
+}
+
+/// Where a function is, as the terminal shows it: its file and first line, where it is
+/// defined.
+pub fn location(session: &Session, code: &CodeInfo, func: FuncId) -> String {
+    let short = code.short_file(func);
+    match session.function(func).first_line {
+        0 => short.to_owned(),
+        line => format!("{short}:{line}"),
     }
 }

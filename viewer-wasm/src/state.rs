@@ -1,0 +1,613 @@
+//! Everything the viewer knows, and every change a user can make, as a reducer. The trees,
+//! rows and search matches are derived here when their inputs change, so components only
+//! draw, and the whole behaviour is tested on the host (`tests/state.rs`).
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use callscope_model::functions::FunctionTable;
+use callscope_model::invert::inverted;
+use callscope_model::library::CodeInfo;
+use callscope_model::processors::ProcessorOptions;
+use callscope_model::render::folding::Folding;
+use callscope_model::render::processed_tree;
+use callscope_model::tree::CallTree;
+use callscope_model::{FuncId, NodeId, Session};
+use yew::Reducible;
+
+use crate::hash::HashState;
+use crate::rows::{visible_rows, Expansion, Row, RowKey};
+use crate::search::Query;
+
+/// A session on screen, with what every view derives from it once.
+pub struct Loaded {
+    pub name: String,
+    pub session: Session,
+    pub code: CodeInfo,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    #[default]
+    Tree,
+    Flame,
+    Functions,
+}
+
+impl View {
+    pub const ALL: [View; 3] = [View::Tree, View::Flame, View::Functions];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            View::Tree => "tree",
+            View::Flame => "flame",
+            View::Functions => "functions",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Tree => "Call tree",
+            View::Flame => "Flame graph",
+            View::Functions => "Functions",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.id() == id)
+    }
+}
+
+/// The toggles above the views. Everything but `percent` changes the tree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub group_libraries: bool,
+    pub remove_importlib: bool,
+    /// Show times as a percentage of the selection instead of seconds.
+    pub percent: bool,
+    /// Nodes under this percentage of the total are folded into their parent's self time.
+    pub threshold_pct: f64,
+    pub inverted: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            group_libraries: true,
+            remove_importlib: true,
+            percent: false,
+            threshold_pct: 1.0,
+            inverted: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortColumn {
+    SelfTime,
+    #[default]
+    Total,
+    Name,
+}
+
+/// Keys the call tree answers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NavKey {
+    Up,
+    Down,
+    /// Opens a closed row, or moves to the first child of an open one.
+    Right,
+    /// Closes an open row, or moves to the parent.
+    Left,
+    Toggle,
+    /// `*`: opens everything below the selected row.
+    ExpandAll,
+    Home,
+    End,
+    PageUp,
+    PageDown,
+}
+
+const PAGE: usize = 20;
+
+/// The tree and tables for the current thread and settings.
+pub struct Built {
+    pub tree: CallTree,
+    pub folding: Folding,
+    pub table: FunctionTable,
+}
+
+impl Built {
+    pub fn new(loaded: &Loaded, thread: Option<usize>, settings: &Settings) -> Self {
+        let threads: Vec<usize> = thread.into_iter().collect();
+        let options = ProcessorOptions {
+            filter_threshold: settings.threshold_pct.max(0.0) / 100.0,
+            group_library_frames: settings.group_libraries,
+            remove_importlib: settings.remove_importlib,
+            ..ProcessorOptions::default()
+        };
+        let s = &loaded.session;
+        let mut tree = processed_tree(s, &loaded.code, &threads, !settings.inverted, &options);
+        if settings.inverted {
+            tree = inverted(s, &tree);
+        }
+        let folding = Folding::new(s, &tree);
+        let table = FunctionTable::build(s, &threads, None);
+        Built {
+            tree,
+            folding,
+            table,
+        }
+    }
+
+    /// Whether `id` is a node of the tree as it stands (processors unlink, not delete).
+    pub fn contains(&self, id: NodeId) -> bool {
+        id.index() < self.tree.nodes.len()
+            && (id == self.tree.root || self.tree.node(id).parent.is_some())
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct State {
+    pub loaded: Option<Rc<Loaded>>,
+    pub built: Option<Rc<Built>>,
+    /// The last failure, shown above the previous session (which stays usable).
+    pub error: Option<String>,
+    pub loading: Option<String>,
+    pub dragging: bool,
+    /// `None`: every thread.
+    pub thread: Option<usize>,
+    pub view: View,
+    pub settings: Settings,
+    pub expansion: Rc<Expansion>,
+    pub rows: Rc<Vec<Row>>,
+    /// The call tree's selected row.
+    pub selected: Option<RowKey>,
+    /// The flame graph's zoomed node and selected (outlined) node.
+    pub zoom: Option<NodeId>,
+    pub flame_selected: Option<NodeId>,
+    /// The function table's selection and order.
+    pub func: Option<FuncId>,
+    pub sort: SortColumn,
+    pub query: String,
+    /// Functions whose name or file matches the query.
+    pub matched: Rc<HashSet<FuncId>>,
+    /// Tree nodes of matched functions, in the tree's reading order.
+    pub matches: Rc<Vec<NodeId>>,
+    /// Which match the last jump went to, in the current view's list.
+    pub current_match: Option<usize>,
+    /// Bumped when the call tree should scroll its selection into view.
+    pub scroll_request: u64,
+    /// What the URL asked for, applied to the first session that loads.
+    pub restore: Option<HashState>,
+}
+
+fn same<T>(a: &Option<Rc<T>>, b: &Option<Rc<T>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+impl PartialEq for State {
+    fn eq(&self, other: &Self) -> bool {
+        same(&self.loaded, &other.loaded)
+            && same(&self.built, &other.built)
+            && Rc::ptr_eq(&self.rows, &other.rows)
+            && Rc::ptr_eq(&self.matched, &other.matched)
+            && self.error == other.error
+            && self.loading == other.loading
+            && self.dragging == other.dragging
+            && self.thread == other.thread
+            && self.view == other.view
+            && self.settings == other.settings
+            && self.selected == other.selected
+            && self.zoom == other.zoom
+            && self.flame_selected == other.flame_selected
+            && self.func == other.func
+            && self.sort == other.sort
+            && self.query == other.query
+            && self.current_match == other.current_match
+            && self.scroll_request == other.scroll_request
+    }
+}
+
+pub enum Action {
+    Loading(String),
+    Loaded(String, Box<Session>),
+    Failed(String),
+    Dragging(bool),
+    Thread(Option<usize>),
+    Settings(Settings),
+    View(View),
+    Toggle(RowKey),
+    Select(RowKey),
+    Key(NavKey),
+    Zoom(Option<NodeId>),
+    FlameSelect(Option<NodeId>),
+    /// Selects a function in the table (and shows its callers and callees).
+    Function(Option<FuncId>),
+    Sort(SortColumn),
+    Query(String),
+    /// Jumps to the next (`true`) or previous search match in the current view.
+    Jump(bool),
+    /// Shows a node in the call tree: its path opened, the row selected.
+    Reveal(NodeId),
+}
+
+impl State {
+    /// A state that starts with what the URL's hash asks for.
+    pub fn from_hash(hash: &str) -> Self {
+        let restore = HashState::parse(hash);
+        State {
+            view: restore.view,
+            settings: restore.settings.clone(),
+            query: restore.query.clone(),
+            restore: Some(restore),
+            ..State::default()
+        }
+    }
+
+    /// The hash that brings a reload back here.
+    pub fn hash(&self) -> String {
+        HashState {
+            view: self.view,
+            thread: self.thread,
+            settings: self.settings.clone(),
+            selected: self.selected,
+            zoom: self.zoom,
+            func: self.func,
+            query: self.query.clone(),
+        }
+        .format()
+    }
+
+    /// Rebuilds the tree for the current thread and settings, with its first expansion.
+    fn rebuild(&mut self) {
+        let Some(loaded) = &self.loaded else {
+            return;
+        };
+        let built = Rc::new(Built::new(loaded, self.thread, &self.settings));
+        self.expansion = Rc::new(Expansion::heaviest_path(&built.tree, 12));
+        self.built = Some(built);
+        self.selected = None;
+        self.zoom = None;
+        self.flame_selected = None;
+        self.current_match = None;
+        self.refresh_matches();
+        self.refresh_rows();
+    }
+
+    fn refresh_rows(&mut self) {
+        let (Some(loaded), Some(built)) = (&self.loaded, &self.built) else {
+            self.rows = Rc::default();
+            return;
+        };
+        self.rows = Rc::new(visible_rows(
+            &loaded.session,
+            &built.tree,
+            &built.folding,
+            &self.expansion,
+        ));
+    }
+
+    fn refresh_matches(&mut self) {
+        let (Some(loaded), Some(built)) = (&self.loaded, &self.built) else {
+            return;
+        };
+        let query = Query::new(&self.query);
+        let matched = query.functions(&loaded.session, &loaded.code);
+        self.matches = Rc::new(
+            built
+                .tree
+                .walk()
+                .into_iter()
+                .filter(|&id| built.tree.func(id).is_some_and(|f| matched.contains(&f)))
+                .collect(),
+        );
+        self.matched = Rc::new(matched);
+        self.current_match = None;
+    }
+
+    /// The functions of the table in its current order.
+    pub fn table_order(&self) -> Vec<FuncId> {
+        let (Some(loaded), Some(built)) = (&self.loaded, &self.built) else {
+            return Vec::new();
+        };
+        let mut rows: Vec<_> = built.table.rows.iter().collect();
+        match self.sort {
+            SortColumn::Total => {}
+            SortColumn::SelfTime => rows.sort_by_key(|r| std::cmp::Reverse(r.self_us)),
+            SortColumn::Name => rows.sort_by(|a, b| {
+                loaded
+                    .session
+                    .function_name(a.func)
+                    .to_lowercase()
+                    .cmp(&loaded.session.function_name(b.func).to_lowercase())
+            }),
+        }
+        rows.into_iter().map(|r| r.func).collect()
+    }
+
+    fn selected_index(&self) -> Option<usize> {
+        let key = self.selected?;
+        self.rows.iter().position(|r| r.key == key)
+    }
+
+    fn toggle(&mut self, key: RowKey) {
+        let e = Rc::make_mut(&mut self.expansion);
+        match key {
+            RowKey::Node(id) => {
+                if !e.nodes.remove(&id) {
+                    e.nodes.insert(id);
+                }
+            }
+            RowKey::Group(g) => {
+                if !e.groups.remove(&g) {
+                    e.groups.insert(g);
+                }
+            }
+        }
+        self.refresh_rows();
+    }
+
+    fn set_expanded(&mut self, key: RowKey, open: bool) {
+        let is_open = match key {
+            RowKey::Node(id) => self.expansion.nodes.contains(&id),
+            RowKey::Group(g) => self.expansion.groups.contains(&g),
+        };
+        if is_open != open {
+            self.toggle(key);
+        }
+    }
+
+    fn select_row(&mut self, index: usize) {
+        if let Some(row) = self.rows.get(index) {
+            self.selected = Some(row.key);
+            self.scroll_request += 1;
+        }
+    }
+
+    fn key(&mut self, key: NavKey) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let Some(i) = self.selected_index() else {
+            self.select_row(0);
+            return;
+        };
+        let row = self.rows[i].clone();
+        let last = self.rows.len() - 1;
+        match key {
+            NavKey::Up => self.select_row(i.saturating_sub(1)),
+            NavKey::Down => self.select_row((i + 1).min(last)),
+            NavKey::PageUp => self.select_row(i.saturating_sub(PAGE)),
+            NavKey::PageDown => self.select_row((i + PAGE).min(last)),
+            NavKey::Home => self.select_row(0),
+            NavKey::End => self.select_row(last),
+            NavKey::Right if row.expandable && !row.expanded => self.set_expanded(row.key, true),
+            NavKey::Right if row.expanded => self.select_row((i + 1).min(last)),
+            NavKey::Right => {}
+            NavKey::Left if row.expanded => self.set_expanded(row.key, false),
+            NavKey::Left => {
+                if let Some(p) = self.rows[..i].iter().rposition(|r| r.depth < row.depth) {
+                    self.select_row(p);
+                }
+            }
+            NavKey::Toggle if row.expandable => self.toggle(row.key),
+            NavKey::Toggle => {}
+            NavKey::ExpandAll => self.expand_all_below(row.node),
+        }
+    }
+
+    fn expand_all_below(&mut self, from: NodeId) {
+        let Some(built) = self.built.clone() else {
+            return;
+        };
+        let e = Rc::make_mut(&mut self.expansion);
+        for id in built.tree.walk_from(from) {
+            if !built.tree.node(id).children.is_empty() {
+                e.nodes.insert(id);
+            }
+        }
+        self.refresh_rows();
+    }
+
+    /// Opens every row on the way to `id` (groups included) and selects it.
+    fn reveal(&mut self, id: NodeId) {
+        let Some(built) = self.built.clone() else {
+            return;
+        };
+        if !built.contains(id) {
+            return;
+        }
+        let tree = &built.tree;
+        let e = Rc::make_mut(&mut self.expansion);
+        let mut cursor = Some(id);
+        while let Some(n) = cursor {
+            if n != id && n != tree.root {
+                e.nodes.insert(n);
+            }
+            if let Some(g) = tree.node(n).group {
+                if !built.folding.visible(tree, n) {
+                    e.groups.insert(g);
+                }
+            }
+            cursor = tree.node(n).parent;
+        }
+        self.refresh_rows();
+        self.selected = Some(RowKey::Node(id));
+        self.scroll_request += 1;
+    }
+
+    fn jump(&mut self, forward: bool) {
+        let count = match self.view {
+            View::Functions => self
+                .table_order()
+                .iter()
+                .filter(|f| self.matched.contains(f))
+                .count(),
+            View::Tree | View::Flame => self.matches.len(),
+        };
+        if count == 0 || self.query.is_empty() {
+            self.current_match = None;
+            return;
+        }
+        let next = match (self.current_match, forward) {
+            (None, true) => 0,
+            (None, false) => count - 1,
+            (Some(i), true) => (i + 1) % count,
+            (Some(i), false) => (i + count - 1) % count,
+        };
+        self.current_match = Some(next);
+        match self.view {
+            View::Tree => self.reveal(self.matches[next]),
+            View::Flame => {
+                let node = self.matches[next];
+                let inside = self.zoom.is_none_or(|z| self.is_ancestor_or_self(z, node));
+                if !inside {
+                    self.zoom = None;
+                }
+                self.flame_selected = Some(node);
+            }
+            View::Functions => {
+                let matched = &self.matched;
+                self.func = self
+                    .table_order()
+                    .into_iter()
+                    .filter(|f| matched.contains(f))
+                    .nth(next);
+                self.scroll_request += 1;
+            }
+        }
+    }
+
+    fn is_ancestor_or_self(&self, ancestor: NodeId, node: NodeId) -> bool {
+        let Some(built) = &self.built else {
+            return false;
+        };
+        let mut cursor = Some(node);
+        while let Some(n) = cursor {
+            if n == ancestor {
+                return true;
+            }
+            cursor = built.tree.node(n).parent;
+        }
+        false
+    }
+
+    /// Applies what the URL asked for, once the first session is built.
+    fn restore(&mut self, hash: HashState) {
+        let Some(loaded) = &self.loaded else {
+            return;
+        };
+        if hash
+            .thread
+            .is_some_and(|t| t < loaded.session.threads.len())
+        {
+            self.thread = hash.thread;
+            self.rebuild();
+        }
+        let Some(built) = self.built.clone() else {
+            return;
+        };
+        match hash.selected {
+            Some(RowKey::Node(id)) if built.contains(id) => self.reveal(id),
+            Some(RowKey::Group(g)) if g < built.tree.groups.len() => {
+                let root = built.tree.groups[g].root;
+                if built.contains(root) {
+                    self.reveal(root);
+                    self.set_expanded(RowKey::Node(root), true);
+                    self.selected = Some(RowKey::Group(g));
+                }
+            }
+            _ => {}
+        }
+        self.zoom = hash.zoom.filter(|&z| built.contains(z));
+        self.func = hash.func.filter(|f| built.table.get(*f).is_some());
+    }
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            Action::Loading(name) => {
+                s.loading = Some(name);
+                s.dragging = false;
+            }
+            Action::Loaded(name, session) => {
+                let code = CodeInfo::new(&session);
+                s.loaded = Some(Rc::new(Loaded {
+                    name,
+                    session: *session,
+                    code,
+                }));
+                s.error = None;
+                s.loading = None;
+                s.thread = None;
+                s.func = None;
+                s.rebuild();
+                if let Some(hash) = s.restore.take() {
+                    s.restore(hash);
+                }
+            }
+            Action::Failed(message) => {
+                s.error = Some(message);
+                s.loading = None;
+                s.dragging = false;
+            }
+            Action::Dragging(on) => s.dragging = on,
+            Action::Thread(t) => {
+                s.thread = t;
+                s.func = None;
+                s.rebuild();
+            }
+            Action::Settings(settings) => {
+                let rebuild = Settings {
+                    percent: s.settings.percent,
+                    ..settings.clone()
+                } != s.settings;
+                s.settings = settings;
+                if rebuild {
+                    s.rebuild();
+                }
+            }
+            Action::View(v) => {
+                s.view = v;
+                s.current_match = None;
+            }
+            Action::Toggle(key) => {
+                s.selected = Some(key);
+                s.toggle(key);
+            }
+            Action::Select(key) => s.selected = Some(key),
+            Action::Key(key) => s.key(key),
+            Action::Zoom(z) => {
+                s.zoom = z;
+                s.flame_selected = z;
+            }
+            Action::FlameSelect(n) => s.flame_selected = n,
+            Action::Function(f) => {
+                s.func = f;
+                s.scroll_request += 1;
+            }
+            Action::Sort(c) => s.sort = c,
+            Action::Query(q) => {
+                if q != s.query {
+                    s.query = q;
+                    s.refresh_matches();
+                }
+            }
+            Action::Jump(forward) => s.jump(forward),
+            Action::Reveal(id) => {
+                s.view = View::Tree;
+                s.reveal(id);
+            }
+        }
+        Rc::new(s)
+    }
+}
