@@ -168,8 +168,15 @@ await test("names from the profiled program are shown as text, never as HTML", a
   await drop(page, "evil.txt", Buffer.from(lines));
   await page.waitForSelector("#session-header");
   assert.ok((await rowTexts(page)).some((r) => r.includes(evil)));
+  await page.click("#tab-functions");
+  await page.click(`#function-table .frow:has-text('onerror')`);
+  assert.match(await page.innerText("#func-detail h2"), /<img src=x onerror=/);
+  await page.click("#tab-flame");
+  const box = await (await page.waitForSelector("#flame-canvas")).boundingBox();
+  await page.mouse.move(box.x + 5, box.y + 18 + 9); // main → the evil name, 5 of 8 samples
+  assert.equal(await page.innerText("#flame-tooltip .tt-name"), evil);
   assert.equal(await page.evaluate(() => window.pwned), undefined);
-  assert.equal(await page.$("#calltree img"), null);
+  assert.equal(await page.$("#callscope-app img"), null);
 });
 
 await test("keyboard: arrows move and open, Enter toggles, * opens everything below", async (page) => {

@@ -184,9 +184,19 @@ fn toolbar(props: &ToolbarProps) -> Html {
         let state = state.clone();
         Callback::from(move |e: Event| {
             let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
-            state.dispatch(Action::Thread(select.value().parse().ok()));
+            let value = select.value();
+            let merge_threads = value == "merged";
+            if merge_threads != state.settings.merge_threads {
+                state.dispatch(Action::Settings(Settings {
+                    merge_threads,
+                    ..state.settings.clone()
+                }));
+            }
+            state.dispatch(Action::Thread(value.parse().ok()));
         })
     };
+    let all = state.thread.is_none();
+    let merged = state.settings.merge_threads;
     let setting = |id: &'static str,
                    text: &'static str,
                    get: fn(&Settings) -> bool,
@@ -271,7 +281,8 @@ fn toolbar(props: &ToolbarProps) -> Html {
             </div>
             <label>{"Thread "}
                 <select id="thread-select" onchange={on_thread}>
-                    <option value="all" selected={state.thread.is_none()}>{"All threads"}</option>
+                    <option value="all" selected={all && !merged}>{"All threads, each on its own"}</option>
+                    <option value="merged" selected={all && merged}>{"All threads merged"}</option>
                     { for session.threads.iter().enumerate().map(|(i, t)| html! {
                         <option value={i.to_string()} selected={state.thread == Some(i)}>
                             {format!("{} ({:.3} s)", t.name, t.samples.total_weight_us() as f64 / 1e6)}

@@ -36,6 +36,7 @@ impl HashState {
                 "importlib" => h.settings.remove_importlib = !flag,
                 "percent" => h.settings.percent = flag,
                 "inverted" => h.settings.inverted = flag,
+                "merged" => h.settings.merge_threads = flag,
                 "threshold" => {
                     if let Ok(t) = value.parse::<f64>() {
                         if t.is_finite() && (0.0..=100.0).contains(&t) {
@@ -80,6 +81,9 @@ impl HashState {
         }
         if s.inverted {
             parts.push("inverted=1".into());
+        }
+        if s.merge_threads {
+            parts.push("merged=1".into());
         }
         if s.threshold_pct != defaults.threshold_pct {
             parts.push(format!("threshold={}", s.threshold_pct));
@@ -157,6 +161,7 @@ mod tests {
                 percent: true,
                 threshold_pct: 0.25,
                 inverted: true,
+                merge_threads: true,
             },
             selected: Some(RowKey::Group(3)),
             zoom: Some(NodeId::from_index(17)),

@@ -68,6 +68,8 @@ pub struct Settings {
     /// Nodes under this percentage of the total are folded into their parent's self time.
     pub threshold_pct: f64,
     pub inverted: bool,
+    /// With every thread selected: one tree for all of them instead of a subtree each.
+    pub merge_threads: bool,
 }
 
 impl Default for Settings {
@@ -78,6 +80,7 @@ impl Default for Settings {
             percent: false,
             threshold_pct: 1.0,
             inverted: false,
+            merge_threads: false,
         }
     }
 }
@@ -127,7 +130,13 @@ impl Built {
             ..ProcessorOptions::default()
         };
         let s = &loaded.session;
-        let mut tree = processed_tree(s, &loaded.code, &threads, !settings.inverted, &options);
+        let mut tree = processed_tree(
+            s,
+            &loaded.code,
+            &threads,
+            !settings.inverted && !settings.merge_threads,
+            &options,
+        );
         if settings.inverted {
             tree = inverted(s, &tree);
         }

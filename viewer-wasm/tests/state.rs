@@ -342,3 +342,30 @@ fn a_new_file_keeps_settings_and_drops_selection() {
     );
     assert!(s.settings.inverted && s.selected.is_none() && s.error.is_none());
 }
+
+#[test]
+fn threads_each_on_their_own_merged_or_one_at_a_time() {
+    let mut b = SessionBuilder::new(Metadata::default());
+    let work = b.function("work", "app.py", 1, FunctionKind::Python);
+    let frame = b.frame(work, 2);
+    let stack = b.stack_from_frames([frame]).unwrap();
+    let main = b.add_thread(1, None, "MainThread", true);
+    let worker = b.add_thread(2, None, "worker", false);
+    b.push_sample(main, stack, 0, 1000, None);
+    b.push_sample(worker, stack, 0, 3000, None);
+    let s = loaded(b.finish());
+    assert_eq!(names(&s), ["worker", "  work", "MainThread", "  work"]);
+    let merged = run(
+        s.clone(),
+        [Action::Settings(Settings {
+            merge_threads: true,
+            ..Settings::default()
+        })],
+    );
+    assert_eq!(names(&merged), ["work"]);
+    assert_eq!(merged.rows[0].total_us, 4000);
+    let one = run(s, [Action::Thread(Some(0))]);
+    assert_eq!(names(&one), ["work"]);
+    assert_eq!(one.rows[0].total_us, 1000);
+    assert!(one.hash().contains("thread=0"));
+}
