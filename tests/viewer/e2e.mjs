@@ -87,6 +87,7 @@ const rowTexts = (page) =>
 const rowCells = (page) =>
   page.$$eval("#calltree .row", (rows) => rows.map((r) => ({
     total: r.querySelector(".time")?.innerText,
+    pct: r.querySelector(".pct")?.innerText,
     self: r.querySelector(".self-time")?.innerText,
     name: r.querySelector(".name, .group")?.innerText,
     loc: r.querySelector(".loc")?.innerText ?? "",
@@ -109,10 +110,10 @@ await test("file picker opens a session and the tree matches the terminal", asyn
   assert.match(header, /Samples\s*11/);
   const rows = await rowCells(page);
   // The terminal (and pyinstrument) print: 0.139 <module> mixed.py:1 / 0.139 main mixed.py:27 / 0.101 pause
-  assert.deepEqual(rows.slice(0, 3).map((r) => [r.total, r.name, r.loc]), [
-    ["0.139", "<module>", "mixed.py:1"],
-    ["0.139", "main", "mixed.py:27"],
-    ["0.101", "pause", "mixed.py:23"],
+  assert.deepEqual(rows.slice(0, 3).map((r) => [r.total, r.pct, r.name, r.loc]), [
+    ["0.139", "100.0%", "<module>", "mixed.py:1"],
+    ["0.139", "100.0%", "main", "mixed.py:27"],
+    ["0.101", "72.7%", "pause", "mixed.py:23"],
   ]);
   await page.screenshot({ path: join(OUT, "calltree.png") });
   await page.emulateMedia({ colorScheme: "dark" });

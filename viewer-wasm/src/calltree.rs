@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use crate::rows::{label, Row, RowKind};
 use crate::state::{Action, NavKey, State};
-use crate::units::time;
+use crate::units::{percent_of, time};
 use crate::virtual_list::VirtualList;
 
 /// Must match `.row`'s height in style.css.
@@ -73,6 +73,9 @@ pub fn call_tree_view(props: &CallTreeProps) -> Html {
         <div class="tree-view">
             <div class="row thead" aria-hidden="true">
                 <span class="time">{"Total"}</span>
+                if !state.settings.percent {
+                    <span class="pct">{"%"}</span>
+                }
                 <span class="self-time">{"Self"}</span>
                 <span class="label">{if state.settings.inverted { "Function ← callers" } else { "Function → calls" }}</span>
             </div>
@@ -138,6 +141,9 @@ fn tree_row(row: &Row, kind: RowKind, tree: &CallTree, state: &UseReducerHandle<
              aria-expanded={row.expandable.then(|| row.expanded.to_string())}
              {onclick}>
             <span class="time">{time(row.total_us, total, percent)}</span>
+            if !percent {
+                <span class="pct">{percent_of(row.total_us, total)}</span>
+            }
             <span class="self-time" title="self time">{self_time}</span>
             // Deep recursion would push names off screen: indentation stops at 60 levels.
             <span class="label" style={format!("--depth:{}", row.depth.min(60))}>

@@ -40,11 +40,17 @@ pub fn function_table(props: &TableProps) -> Html {
     let header = |column: SortColumn, text: &str, class: &str| {
         let state = state.clone();
         let sorted = state.sort == column;
+        // Times sort heaviest first, names alphabetically.
+        let (order, arrow) = match (sorted, column) {
+            (false, _) => ("none", ""),
+            (true, SortColumn::Name) => ("ascending", " ▴"),
+            (true, _) => ("descending", " ▾"),
+        };
         html! {
             <button class={classes!("th", class.to_owned(), sorted.then_some("sorted"))}
-                    aria-sort={if sorted { "descending" } else { "none" }}
+                    aria-sort={order}
                     onclick={Callback::from(move |_| state.dispatch(Action::Sort(column)))}>
-                {text.to_owned()}{if sorted { " ▾" } else { "" }}
+                {text.to_owned()}{arrow}
             </button>
         }
     };
