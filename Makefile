@@ -10,7 +10,7 @@ export PYO3_PYTHON := $(HOST_PYTHON)
 # Rust tests that link libpython must load this interpreter's, not the system's.
 export LD_LIBRARY_PATH := $(dir $(HOST_PYTHON))../lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: help demo venv viewer test test-rust test-python test-viewer lint wasm-check bench fuzz fixtures bless
+.PHONY: help demo venv viewer viewer-template test test-rust test-python test-viewer lint wasm-check bench fuzz fixtures bless
 
 help:
 	@echo "make demo    build callscope into .venv and profile a bundled example program"
@@ -23,10 +23,12 @@ demo: venv
 	@echo "== callscope examples/orders_report.py"
 	.venv/bin/callscope -o demo.pyisession -r session examples/orders_report.py
 	.venv/bin/callscope --load demo.pyisession
+	.venv/bin/callscope --load demo.pyisession -r html -o demo-report.html
 	@echo "The session is in $(CURDIR)/demo.pyisession; .venv/bin/callscope is installed."
+	@echo "The HTML report (open it in a browser, no server needed): $(CURDIR)/demo-report.html"
 
 # .venv: the callscope package built from this checkout (and pyinstrument, for the benchmarks).
-venv:
+venv: viewer-template
 	@scripts/setup.sh python bench
 	@scripts/recorder.sh install $(HOST_PYTHON) .venv
 
@@ -41,7 +43,7 @@ test-rust:
 	$(CARGO) test --workspace --locked
 
 # The recorder's tests on every supported CPython, each with its own wheel and venv.
-test-python:
+test-python: viewer-template
 	@scripts/setup.sh python
 	@set -e; for py in $$(scripts/recorder.sh pythons); do \
 		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
@@ -55,10 +57,16 @@ viewer:
 	@scripts/setup.sh viewer
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" trunk build --release --offline=true
 
-# The viewer in real headless Chromium (Debian's), driven by playwright-core.
-test-viewer: viewer
+# The viewer packed into one HTML file, which the Python package ships for reports.
+viewer-template: viewer
+	$(CARGO) run -q --release --locked -p callscope-pack -- www/dist recorder/python/callscope/viewer.html
+
+# The viewer in real headless Chromium (Debian's), driven by playwright-core: the hosted
+# app (www/dist), then reports and the standalone viewer written by .venv's callscope.
+test-viewer: venv
 	@scripts/setup.sh browser
 	node tests/viewer/e2e.mjs
+	CALLSCOPE=$(CURDIR)/.venv/bin/callscope node tests/viewer/reports.mjs
 
 # shared-model is also the viewer's model: it must keep building for the browser.
 wasm-check:

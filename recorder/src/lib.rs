@@ -127,12 +127,20 @@ fn _after_fork_child() {
 
 // The sampler reads other threads' frames under the GIL; a free-threaded build has no safe
 // stop-the-world path for that yet, so the module declares that it needs the GIL.
+/// The standalone viewer: the packed `template` with no session, waiting for a file.
+#[pyfunction]
+fn empty_viewer(template: &str) -> PyResult<String> {
+    callscope_model::report::empty(template)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+}
+
 #[pymodule(gil_used = true)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySession>()?;
     m.add_class::<Recording>()?;
     m.add("SessionLoadError", m.py().get_type::<SessionLoadError>())?;
     m.add_function(wrap_pyfunction!(start, m)?)?;
+    m.add_function(wrap_pyfunction!(empty_viewer, m)?)?;
     m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_child, m)?)?;

@@ -126,6 +126,15 @@ impl PySession {
         Ok(PyBytes::new(py, &bytes))
     }
 
+    /// A self-contained HTML report: `template` (the packed viewer the package ships) with
+    /// this session embedded as base64.
+    fn to_html(&self, py: Python<'_>, template: &str) -> PyResult<String> {
+        let s = self.inner.clone();
+        let template = template.to_owned();
+        py.detach(move || callscope_model::report::write(&template, &s))
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
     /// Writes the session to `path` as a `.pyisession` file.
     fn save(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
         let s = self.inner.clone();

@@ -31,6 +31,7 @@ pub mod invert;
 pub mod library;
 pub mod processors;
 pub mod render;
+pub mod report;
 pub mod session;
 pub mod timeline;
 pub mod tree;

@@ -192,3 +192,39 @@ fn gzip_of_any_format_is_read() {
     let (_, fmt) = format::load_with_format(&gz.finish().unwrap()).unwrap();
     assert_eq!(fmt, Format::Pyinstrument);
 }
+
+#[test]
+fn html_report_embeds_the_session_as_base64_only() {
+    use callscope_model::{report, FunctionKind, Metadata, SessionBuilder};
+    let evil = "</script><script>window.pwned=1</script><img src=x onerror=alert(1)>";
+    let mut b = SessionBuilder::new(Metadata {
+        program: evil.into(),
+        ..Metadata::default()
+    });
+    let f = b.function(evil, &format!("/tmp/{evil}.py"), 1, FunctionKind::Python);
+    let frame = b.frame(f, 2);
+    let stack = b.stack_from_frames([frame]).unwrap();
+    let t = b.add_thread(1, None, evil, true);
+    b.push_sample(t, stack, 0, 1000, None);
+    let session = b.finish();
+    let template = format!(
+        "<!doctype html><title>t</title>{}",
+        report::session_element()
+    );
+    let html = report::write(&template, &session).unwrap();
+    let data = report::embedded(&html).unwrap();
+    assert!(data
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(&c)));
+    assert!(!html.contains("pwned") && !html.contains("<img"));
+    // A report reads back as its session, by itself or through `format::load`.
+    assert_eq!(report::load(&html).unwrap(), session);
+    assert_eq!(format::load(html.as_bytes()).unwrap(), session);
+    let viewer = report::empty(&template).unwrap();
+    let err = format::load(viewer.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("no session"), "{err}");
+    let page = format::load(b"<!doctype html><p>hello</p>")
+        .unwrap_err()
+        .to_string();
+    assert!(page.contains("not a callscope report"), "{page}");
+}

@@ -4,16 +4,13 @@
 //   node tests/viewer/e2e.mjs          (make test-viewer builds www/dist first)
 //
 // Screenshots of each state go to target/e2e/ for a person to look at.
-import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import assert from "node:assert/strict";
+import { ROOT, OUT, test, finish, drop, rowTexts, rowCells } from "./harness.mjs";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const OUT = join(ROOT, "target/e2e");
-mkdirSync(OUT, { recursive: true });
 const FIXTURE = "tests/fixtures/pyinstrument/mixed.pyisession";
 const PORT = 8000 + Math.floor(Math.random() * 1000);
 
@@ -22,36 +19,6 @@ const server = spawn("python3", ["-m", "http.server", String(PORT), "--bind", "1
   stdio: "ignore",
 });
 const base = `http://127.0.0.1:${PORT}/www/dist/index.html`;
-
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  // Playwright starts Chromium with a fresh temporary --user-data-dir of its own.
-});
-
-let failures = 0;
-async function test(name, body, { allowedConsole = null, deviceScaleFactor = 1 } = {}) {
-  const page = await browser.newPage({ deviceScaleFactor });
-  const problems = [];
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error" && !(allowedConsole && allowedConsole.test(m.text()))) {
-      problems.push(`console: ${m.text()}`);
-    }
-  });
-  try {
-    await body(page);
-    assert.deepEqual(problems, [], "the page reported errors");
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}\n${e.stack || e}`);
-    await page.screenshot({ path: join(OUT, `FAILED-${name.replace(/\W+/g, "-")}.png`) }).catch(() => {});
-  } finally {
-    await page.close();
-  }
-}
 
 async function waitForServer() {
   for (let i = 0; i < 100; i++) {
@@ -67,33 +34,6 @@ async function open(page, query = "") {
   await page.goto(base + query);
   await page.waitForSelector(".bar");
 }
-
-/** Drops `bytes` as a file named `name` on the page, as a real drag-and-drop does. */
-async function drop(page, name, bytes) {
-  await page.evaluate(([name, b64]) => {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const transfer = new DataTransfer();
-    transfer.items.add(new File([bytes], name));
-    const target = document.querySelector(".app");
-    target.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
-    target.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
-  }, [name, Buffer.from(bytes).toString("base64")]);
-}
-
-const rowTexts = (page) =>
-  page.$$eval("#calltree .row", (rows) => rows.map((r) => r.innerText.replace(/\s+/g, " ").trim()));
-
-/** The call tree's rows as {total, self, name, loc}, the columns the terminal prints. */
-const rowCells = (page) =>
-  page.$$eval("#calltree .row", (rows) => rows.map((r) => ({
-    total: r.querySelector(".time")?.innerText,
-    pct: r.querySelector(".pct")?.innerText,
-    self: r.querySelector(".self-time")?.innerText,
-    name: r.querySelector(".name, .group")?.innerText,
-    loc: r.querySelector(".loc")?.innerText ?? "",
-    selected: r.classList.contains("selected"),
-    expanded: r.getAttribute("aria-expanded"),
-  })));
 
 async function openFixture(page, hash = "") {
   await open(page, hash);
@@ -364,10 +304,5 @@ await test("a tree of 100,000 nodes keeps only visible rows in the page", async 
   await page.screenshot({ path: join(OUT, "wide-tree-end.png") });
 });
 
-await browser.close();
 server.kill();
-if (failures) {
-  console.log(`${failures} viewer test(s) failed; screenshots in ${OUT}`);
-  process.exit(1);
-}
-console.log(`viewer tests passed; screenshots in ${OUT}`);
+await finish("viewer");

@@ -12,7 +12,7 @@ use crate::calltree::CallTreeView;
 use crate::dom::Listener;
 use crate::flamegraph::FlameGraph;
 use crate::functable::FunctionTableView;
-use crate::load::{load_file, load_url};
+use crate::load::{load_embedded, load_file, load_url};
 use crate::state::{Action, Loaded, Settings, State, View};
 
 fn location_hash() -> String {
@@ -35,6 +35,8 @@ pub fn app() -> Html {
                 .and_then(|p| p.get("url"));
             if let Some(url) = url {
                 load_url(url, dispatch);
+            } else {
+                load_embedded(&dispatch);
             }
         });
     }
@@ -347,7 +349,7 @@ fn header(props: &HeaderProps) -> Html {
             <h1>{props.loaded.name.clone()}</h1>
             <dl>
                 { for facts.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| html! {
-                    <><dt>{k}</dt><dd>{v}</dd></>
+                    <div class="fact"><dt>{k}</dt><dd>{v}</dd></div>
                 }) }
             </dl>
         </section>

@@ -4,18 +4,21 @@
     callscope [options] -m module [args...]
     callscope [options] -c code [args...]
     callscope [options] --load FILE | --load-prev [ID]
+    callscope view FILE            (an HTML report of FILE, opened in the browser)
+    callscope viewer [-o PATH]     (the standalone viewer: drop files on it)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import IO, Any, Dict, List, NoReturn, Optional, Tuple
 
 from callscope import __version__, history
 from callscope._native import Session, SessionLoadError
 from callscope.profiler import Profiler, stream_supports_color, stream_supports_unicode
-from callscope.renderers import BY_NAME, Renderer, TextRenderer
+from callscope.renderers import BY_NAME, HTMLRenderer, Renderer, TextRenderer
 from callscope.runner import (
     Target,
     TargetError,
@@ -161,7 +164,11 @@ def write_output(renderer: Renderer, session: Session, outfile: Optional[str]) -
         output = renderer.render(session)
     except ValueError as e:
         fail(str(e))
-    if outfile:
+    except RuntimeError as e:  # a package built without its viewer
+        fail(str(e), 1)
+    if outfile is None and isinstance(renderer, HTMLRenderer) and sys.stdout.isatty():
+        show_html(output, None)
+    elif outfile:
         mode = "wb" if isinstance(output, bytes) else "w"
         try:
             with open(outfile, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
@@ -178,6 +185,55 @@ def write_output(renderer: Renderer, session: Session, outfile: Optional[str]) -
         sys.stdout.flush()
 
 
+def show_html(html: str, outfile: Optional[str]) -> None:
+    """Writes ``html`` (to a temporary file without ``outfile``) and opens it."""
+    from callscope import report
+
+    try:
+        path, opened = report.open_in_browser(html, outfile)
+    except OSError as e:
+        fail(f"cannot write {outfile or 'a temporary file'}: {e.strerror or e}", 1)
+    if opened:
+        print(f"callscope: wrote {path} and opened it in the browser", file=sys.stderr)
+    else:
+        print(f"callscope: no browser found; open {path}", file=sys.stderr)
+
+
+def html_command(name: str, argv: List[str]) -> NoReturn:
+    """``callscope view FILE`` and ``callscope viewer``."""
+    from callscope import report
+
+    p = argparse.ArgumentParser(prog=f"callscope {name}")
+    if name == "view":
+        p.description = "Open a profile (any format callscope reads) as an HTML report."
+        p.add_argument("file", metavar="FILE")
+    else:
+        p.description = "Write the standalone viewer: one HTML file that opens dropped profiles."
+    p.add_argument("-o", "--outfile", metavar="PATH",
+                   help="write the HTML here instead of a temporary file opened in the browser")
+    args = p.parse_args(argv)
+    try:
+        if name == "view":
+            try:
+                session = Session.load(args.file)
+            except (OSError, SessionLoadError) as e:
+                fail(str(e), 1)
+            html = report.report(session)
+        else:
+            html = report.viewer()
+    except (RuntimeError, ValueError) as e:
+        fail(str(e), 1)
+    if args.outfile:
+        try:
+            report.write(html, args.outfile)
+        except OSError as e:
+            fail(f"cannot write {args.outfile}: {e.strerror or e}", 1)
+        print(f"callscope: wrote {args.outfile}", file=sys.stderr)
+    else:
+        show_html(html, None)
+    sys.exit(0)
+
+
 def load_session(args: argparse.Namespace) -> Session:
     try:
         if args.load is not None:
@@ -189,6 +245,9 @@ def load_session(args: argparse.Namespace) -> Session:
 
 def main(argv: Optional[List[str]] = None) -> NoReturn:
     argv = sys.argv[1:] if argv is None else argv
+    # A script called `view` or `viewer` in the current directory still runs.
+    if argv and argv[0] in ("view", "viewer") and not os.path.exists(argv[0]):
+        html_command(argv[0], argv[1:])
     own, target = split_argv(argv)
     args = parser().parse_args(own)
     loading = args.load is not None or args.load_prev is not None

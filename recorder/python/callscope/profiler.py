@@ -13,11 +13,6 @@ from callscope._native import Session
 from callscope.renderers import Renderer, TextRenderer
 
 _ASYNC_MODES = ("enabled", "disabled", "strict")
-_HTML_NOT_YET = (
-    "HTML reports are not part of this callscope version yet; write the session with "
-    "write_session(path) and render it with `callscope --load path`"
-)
-
 # Profilers still running when the interpreter exits are stopped first: the timer thread
 # must not outlive the interpreter.
 _running: Set["Profiler"] = set()
@@ -175,11 +170,25 @@ class Profiler:
         """Saves the session as a ``.pyisession`` file (``callscope --load`` reads it)."""
         self._session().save(os.fspath(path))
 
-    def output_html(self, *args: Any, **kwargs: Any) -> str:
-        raise NotImplementedError(_HTML_NOT_YET)
+    def output_html(self) -> str:
+        """A self-contained HTML report of the last session: one file that opens in a
+        browser from disk, with the call tree, flame graph and function table."""
+        from callscope import report
 
-    def write_html(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError(_HTML_NOT_YET)
+        return report.report(self._session())
 
-    def open_in_browser(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError(_HTML_NOT_YET)
+    def write_html(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes :meth:`output_html` to ``path``."""
+        from callscope import report
+
+        report.write(self.output_html(), path)
+
+    def open_in_browser(self) -> str:
+        """Writes the report to a temporary file and opens it in the default browser.
+        Returns the file's path (printed to stderr when no browser could take it)."""
+        from callscope import report
+
+        path, opened = report.open_in_browser(self.output_html())
+        if not opened:
+            print(f"callscope: no browser found; the report is at {path}", file=sys.stderr)
+        return path

@@ -122,9 +122,21 @@ class CollapsedRenderer(Renderer):
         return session.to_bytes("collapsed").decode("utf-8")
 
 
+class HTMLRenderer(Renderer):
+    """A self-contained HTML report: the viewer with the session inside, for sharing."""
+
+    output_file_extension = "html"
+
+    def render(self, session: Session) -> str:
+        from callscope import report
+
+        return report.report(session)
+
+
 #: The ``-r`` names of the command line.
 BY_NAME = {
     "text": TextRenderer,
+    "html": HTMLRenderer,
     "session": SessionRenderer,
     "speedscope": SpeedscopeRenderer,
     "json": JSONRenderer,

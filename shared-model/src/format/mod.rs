@@ -119,6 +119,11 @@ fn load_plain(bytes: &[u8]) -> Result<(Session, Format), LoadError> {
             _ => Err(LoadError::UnknownFormat(describe_json(body))),
         };
     }
+    if body.starts_with(b"<") {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| LoadError::UnknownFormat("an HTML page that is not UTF-8".to_owned()))?;
+        return crate::report::load(text).map(|s| (s, Format::Callscope));
+    }
     if body[0] == b'[' {
         return Err(LoadError::UnknownFormat(
             "a JSON array (Chrome trace events and similar are not supported)".to_owned(),
