@@ -57,9 +57,11 @@ viewer:
 	@scripts/setup.sh viewer
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" trunk build --release --offline=true
 
-# The viewer packed into one HTML file, which the Python package ships for reports.
+# The viewer packed into one HTML file, which the Python package ships for reports, and the
+# embed script for docs pages (`callscope viewer --embed DIR`).
 viewer-template: viewer
 	$(CARGO) run -q --release --locked -p callscope-pack -- www/dist recorder/python/callscope/viewer.html
+	cp www/callscope-embed.js recorder/python/callscope/callscope-embed.js
 
 # The viewer in real headless Chromium (Debian's), driven by playwright-core: the hosted
 # app (www/dist), then reports and the standalone viewer written by .venv's callscope.

@@ -47,7 +47,10 @@ pub struct Dist {
 
 impl Dist {
     pub fn read(dir: &Path) -> Result<Self, PackError> {
-        let glue = read_one(dir, "JavaScript glue (*.js)", |n| n.ends_with(".js"))?;
+        // The embed script is copied beside the glue; it is not part of the viewer page.
+        let glue = read_one(dir, "JavaScript glue (*.js)", |n| {
+            n.ends_with(".js") && n != "callscope-embed.js"
+        })?;
         let wasm = read_one(dir, "wasm module (*_bg.wasm)", |n| n.ends_with("_bg.wasm"))?;
         let css = read_one(dir, "stylesheet (*.css)", |n| n.ends_with(".css"))?;
         Ok(Dist {
@@ -100,6 +103,20 @@ try {
 }
 "#;
 
+/// Drops indentation, blank lines and whole-line `//` comments: a tenth of the glue, and
+/// the packed viewer must stay under 400 KB. Code whose lines are not self-contained (a
+/// template literal spanning lines) is left as it is.
+pub fn compact(code: &str) -> String {
+    if code.lines().any(|l| l.matches('`').count() % 2 == 1) {
+        return code.to_owned();
+    }
+    code.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The packed template: one HTML file with one session placeholder.
 pub fn pack(dist: &Dist) -> Result<String, PackError> {
     let glue = dist
@@ -107,7 +124,9 @@ pub fn pack(dist: &Dist) -> Result<String, PackError> {
         .trim_end()
         .strip_suffix(EXPORT_LINE)
         .ok_or(PackError::Glue)?;
-    for (what, text) in [("the JavaScript glue", glue), ("the stylesheet", &dist.css)] {
+    let glue = &compact(glue);
+    let css = &compact(&dist.css);
+    for (what, text) in [("the JavaScript glue", glue), ("the stylesheet", css)] {
         let lower = text.to_ascii_lowercase();
         for bad in ["</script", "</style", "<!--"] {
             if lower.contains(bad) {
@@ -142,7 +161,6 @@ pub fn pack(dist: &Dist) -> Result<String, PackError> {
 </body>
 </html>
 "#,
-        css = dist.css,
         session = session_element(),
     ))
 }
@@ -167,6 +185,14 @@ mod tests {
         assert_eq!(embedded(&page), Some(SESSION_PLACEHOLDER));
         assert!(!page.contains(EXPORT_LINE));
         assert!(!page.contains(" src=") && !page.contains("stylesheet"));
+    }
+
+    #[test]
+    fn compacts_only_code_whose_lines_stand_alone() {
+        let js = "function f() {\n    // why\n\n    return `${a}`;\n}\n";
+        assert_eq!(compact(js), "function f() {\nreturn `${a}`;\n}");
+        let multi = "const s = `a\n    b`;\n";
+        assert_eq!(compact(multi), multi);
     }
 
     #[test]

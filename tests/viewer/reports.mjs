@@ -2,8 +2,8 @@
 // by the real `callscope` command, opened from file:// with the network off.
 //
 //   CALLSCOPE=.venv/bin/callscope node tests/viewer/reports.mjs   (make test-viewer)
-import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, statSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
@@ -93,5 +93,84 @@ await test("a report of 1,000,000 samples opens and draws the call tree", async 
   assert.equal(rows[0].pct, "100.0%");
   console.log(`     (${(statSync(report).size / 1e6).toFixed(1)} MB report drawn in ${Date.now() - started} ms)`);
 }, { offline: true });
+
+// The policy docs/embedding.md gives for the viewer page, and a strict one for the host.
+const VIEWER_CSP = "default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; " +
+  "style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
+const PAGE_CSP = "default-src 'self'; script-src 'self'; frame-src 'self'; style-src 'self' 'unsafe-inline'";
+
+await test("a docs page with two embeds shows each profile in its own viewer, in the page's theme", async (page) => {
+  const site = join(OUT, "docs-site");
+  rmSync(site, { recursive: true, force: true });
+  mkdirSync(join(site, "profiles"), { recursive: true });
+  callscope("viewer", "--embed", join(site, "_static"));
+  const viewerPath = join(site, "_static/callscope-viewer.html");
+  writeFileSync(viewerPath, readFileSync(viewerPath, "utf-8").replace(
+    "<head>", `<head>\n<meta http-equiv="Content-Security-Policy" content="${VIEWER_CSP}">`));
+  copyFileSync(join(ROOT, "tests/fixtures/pyinstrument/mixed.pyisession"), join(site, "profiles/mixed.pyisession"));
+  callscope("-r", "session", "-o", join(site, "profiles/work.pyisession"), join(PROGRAMS, "work.py"));
+  writeFileSync(join(site, "index.html"), `<!doctype html>
+<html lang="en" data-theme="dark">
+<head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${PAGE_CSP}">
+<title>Docs</title></head>
+<body style="background:#111;color:#eee;font-family:sans-serif">
+<h1>Profiling our parser</h1>
+<div class="callscope-embed" data-src="profiles/mixed.pyisession" data-view="flame" data-height="300"></div>
+<div class="callscope-embed" data-src="profiles/work.pyisession" data-search="crunch" data-height="300"></div>
+<script src="_static/callscope-embed.js"></script>
+</body></html>`);
+  const port = 9000 + Math.floor(Math.random() * 1000);
+  const server = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1"], { cwd: site, stdio: "ignore" });
+  try {
+    const outside = [];
+    await page.context().route((url) => url.hostname !== "127.0.0.1", (route) => {
+      outside.push(route.request().url());
+      route.abort();
+    });
+    for (let i = 0; ; i++) {
+      try {
+        await page.goto(`http://127.0.0.1:${port}/index.html`);
+        break;
+      } catch (e) {
+        if (i > 50) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    await page.waitForFunction(() => document.querySelectorAll("iframe").length === 2);
+    const frameFor = async (name) => {
+      for (let i = 0; i < 100; i++) {
+        const f = page.frames().find((f) => f.url().includes(name));
+        if (f) return f;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no frame for ${name}`);
+    };
+    const one = await frameFor("mixed.pyisession");
+    const two = await frameFor("work.pyisession");
+    await one.waitForSelector("#flame-canvas");
+    await two.waitForSelector("#calltree .row");
+    assert.match(await one.innerText("#session-header"), /scripts\/mixed\.py/);
+    assert.match(await two.innerText("#session-header"), /work\.py/);
+    assert.equal(await two.inputValue("#search"), "crunch");
+    assert.match(await two.innerText("#search-count"), /found/);
+    assert.ok(await two.$("#calltree .row.match"), "crunch is highlighted");
+    assert.equal(await one.$(".bar:visible"), null, "no file bar when embedded");
+    for (const f of [one, two]) {
+      assert.equal(await f.evaluate(() => document.documentElement.dataset.theme), "dark");
+    }
+    await page.screenshot({ path: join(OUT, "embed-dark.png") });
+    await page.evaluate(() => {
+      document.documentElement.dataset.theme = "light";
+      document.body.style.cssText = "background:#fff;color:#111;font-family:sans-serif";
+    });
+    for (const f of [one, two]) {
+      await f.waitForFunction(() => document.documentElement.dataset.theme === "light");
+    }
+    await page.screenshot({ path: join(OUT, "embed-light.png") });
+    assert.deepEqual(outside, []);
+  } finally {
+    server.kill();
+  }
+});
 
 await finish("report");

@@ -9,7 +9,7 @@ use web_sys::{DragEvent, HtmlElement, HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
 
 use crate::calltree::CallTreeView;
-use crate::dom::Listener;
+use crate::dom::{set_theme, Listener};
 use crate::flamegraph::FlameGraph;
 use crate::functable::FunctionTableView;
 use crate::load::{load_embedded, load_file, load_url};
@@ -21,19 +21,52 @@ fn location_hash() -> String {
         .unwrap_or_default()
 }
 
+fn query_param(name: &str) -> Option<String> {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
+        .and_then(|p| p.get(name))
+}
+
+/// Reads `{type: "callscope-theme", theme: "dark" | "light" | null}` from a host page.
+fn theme_message(e: &web_sys::Event) -> Option<Option<String>> {
+    let data = e.dyn_ref::<web_sys::MessageEvent>()?.data();
+    let kind = js_sys::Reflect::get(&data, &"type".into())
+        .ok()?
+        .as_string()?;
+    (kind == "callscope-theme").then(|| {
+        js_sys::Reflect::get(&data, &"theme".into())
+            .ok()
+            .and_then(|t| t.as_string())
+    })
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(|| State::from_hash(&location_hash()));
     let dispatch = state.dispatcher();
+    // `?embed=1`: inside a docs page (see docs/embedding.md); `?theme=dark|light`: its theme.
+    let embedded = use_state(|| query_param("embed").is_some());
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            let theme = query_param("theme");
+            set_theme(theme.as_deref());
+            dispatch.dispatch(Action::Theme(theme));
+            let listener = Listener::on_window("message", move |e| {
+                if let Some(theme) = theme_message(&e) {
+                    set_theme(theme.as_deref());
+                    dispatch.dispatch(Action::Theme(theme));
+                }
+            });
+            move || drop(listener)
+        });
+    }
 
     {
         let dispatch = dispatch.clone();
         use_effect_with((), move |_| {
-            let url = web_sys::window()
-                .and_then(|w| w.location().search().ok())
-                .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
-                .and_then(|p| p.get("url"));
-            if let Some(url) = url {
+            if let Some(url) = query_param("url") {
                 load_url(url, dispatch);
             } else {
                 load_embedded(&dispatch);
@@ -124,7 +157,7 @@ pub fn app() -> Html {
     };
 
     html! {
-        <div class={classes!("app", state.dragging.then_some("dragging"))}
+        <div class={classes!("app", state.dragging.then_some("dragging"), embedded.then_some("embedded"))}
              {ondragover} {ondragleave} {ondrop}>
             <header class="bar">
                 <span class="brand">{"callscope"}</span>

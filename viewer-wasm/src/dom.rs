@@ -41,9 +41,35 @@ impl Drop for Listener {
     }
 }
 
-/// Whether the page is in dark mode, as the stylesheet decides it.
+/// Whether the page is in dark mode, as the stylesheet decides it: a theme set by a host
+/// page (`data-theme` on the root element) wins over the system's.
 pub fn prefers_dark() -> bool {
-    web_sys::window()
-        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
-        .is_some_and(|m| m.matches())
+    let window = web_sys::window();
+    let chosen = window
+        .as_ref()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|root| root.get_attribute("data-theme"));
+    match chosen.as_deref() {
+        Some("dark") => true,
+        Some("light") => false,
+        _ => window
+            .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+            .is_some_and(|m| m.matches()),
+    }
+}
+
+/// Applies a theme chosen by a host page: "dark", "light", or anything else for the
+/// system's.
+pub fn set_theme(theme: Option<&str>) {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    else {
+        return;
+    };
+    let _ = match theme {
+        Some(t @ ("dark" | "light")) => root.set_attribute("data-theme", t),
+        _ => root.remove_attribute("data-theme"),
+    };
 }

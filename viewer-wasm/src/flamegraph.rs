@@ -132,6 +132,7 @@ pub fn flame_graph(props: &FlameProps) -> Html {
                 Rc::as_ptr(&placed) as usize,
                 matched,
                 state.flame_selected,
+                state.theme.clone(),
             ),
             move |_| {
                 if let Some(canvas) = canvas.cast::<HtmlCanvasElement>() {

@@ -189,6 +189,8 @@ pub struct State {
     pub scroll_request: u64,
     /// What the URL asked for, applied to the first session that loads.
     pub restore: Option<HashState>,
+    /// The theme a host page chose ("dark", "light"); `None` follows the system.
+    pub theme: Option<String>,
 }
 
 fn same<T>(a: &Option<Rc<T>>, b: &Option<Rc<T>>) -> bool {
@@ -219,6 +221,7 @@ impl PartialEq for State {
             && self.query == other.query
             && self.current_match == other.current_match
             && self.scroll_request == other.scroll_request
+            && self.theme == other.theme
     }
 }
 
@@ -243,6 +246,8 @@ pub enum Action {
     Jump(bool),
     /// Shows a node in the call tree: its path opened, the row selected.
     Reveal(NodeId),
+    /// A host page changed the theme (already applied to the page; the canvas redraws).
+    Theme(Option<String>),
 }
 
 impl State {
@@ -616,6 +621,7 @@ impl Reducible for State {
                 s.view = View::Tree;
                 s.reveal(id);
             }
+            Action::Theme(theme) => s.theme = theme,
         }
         Rc::new(s)
     }

@@ -6,6 +6,7 @@
     callscope [options] --load FILE | --load-prev [ID]
     callscope view FILE            (an HTML report of FILE, opened in the browser)
     callscope viewer [-o PATH]     (the standalone viewer: drop files on it)
+    callscope viewer --embed DIR   (the viewer and embed script for a docs site)
 """
 
 from __future__ import annotations
@@ -209,9 +210,21 @@ def html_command(name: str, argv: List[str]) -> NoReturn:
         p.add_argument("file", metavar="FILE")
     else:
         p.description = "Write the standalone viewer: one HTML file that opens dropped profiles."
+        p.add_argument("--embed", metavar="DIR",
+                       help="write callscope-viewer.html and callscope-embed.js into DIR, for "
+                            "embedding profiles in a docs site (see docs/embedding.md)")
     p.add_argument("-o", "--outfile", metavar="PATH",
                    help="write the HTML here instead of a temporary file opened in the browser")
     args = p.parse_args(argv)
+    if getattr(args, "embed", None):
+        try:
+            for path in report.write_embed_files(args.embed):
+                print(f"callscope: wrote {path}", file=sys.stderr)
+        except (RuntimeError, ValueError) as e:
+            fail(str(e), 1)
+        except OSError as e:
+            fail(f"cannot write into {args.embed}: {e.strerror or e}", 1)
+        sys.exit(0)
     try:
         if name == "view":
             try:

@@ -43,6 +43,30 @@ def viewer() -> str:
     return _native.empty_viewer(template())
 
 
+def embed_script() -> str:
+    """``callscope-embed.js``: turns ``<div class="callscope-embed">`` into viewers."""
+    try:
+        return resources.files("callscope").joinpath("callscope-embed.js").read_text("utf-8")
+    except OSError:
+        raise RuntimeError(
+            "this callscope was built without its embed script (callscope/callscope-embed.js "
+            "is missing); build the wheel with `make viewer-template` first"
+        ) from None
+
+
+def write_embed_files(directory: "os.PathLike[str] | str") -> Tuple[str, str]:
+    """Writes ``callscope-viewer.html`` and ``callscope-embed.js`` into ``directory`` (a
+    docs site's static files) and returns their paths."""
+    os.makedirs(directory, exist_ok=True)
+    page = os.path.join(directory, "callscope-viewer.html")
+    script = os.path.join(directory, "callscope-embed.js")
+    html, js = viewer(), embed_script()
+    write(html, page)
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(js)
+    return page, script
+
+
 def write(html: str, path: "os.PathLike[str] | str") -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write(html)
