@@ -77,6 +77,7 @@ wasm-check:
 
 bench: venv
 	$(CARGO) run --release --locked -p callscope-bench --bin session-bench -- --pyinstrument .venv/bin/python
+	$(CARGO) run --release --locked -p callscope-bench --bin report-size -- --pyinstrument .venv/bin/python
 	.venv/bin/python bench/overhead.py --runs 5
 
 fuzz:

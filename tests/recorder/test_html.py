@@ -120,3 +120,12 @@ def test_a_script_named_view_still_runs(tmp_path):
     proc = run_callscope("view", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "I am the view script" in proc.stdout
+
+
+def test_viewer_embed_writes_the_viewer_and_the_embed_script(tmp_path):
+    proc = run_callscope("viewer", "--embed", str(tmp_path / "_static"))
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "_static" / "callscope-viewer.html").read_text("utf-8")
+    script = (tmp_path / "_static" / "callscope-embed.js").read_text("utf-8")
+    assert embedded(page) == ""
+    assert "callscope-embed" in script and "callscope-viewer.html" in script
