@@ -79,7 +79,10 @@ await test("names from the profiled program stay text in a report", async (page)
 
 await test("a report of 1,000,000 samples opens and draws the call tree", async (page) => {
   const lines = [];
-  for (let i = 0; i < 1_000_000; i++) lines.push(`main;stage${i % 20};step${i % 13} 1`);
+  // About 60,000 distinct call paths, as a long real run has.
+  for (let i = 0; i < 1_000_000; i++) {
+    lines.push(`main;stage${i % 20};step${(i * 7) % 997};leaf${(i * 13) % 3001} 1`);
+  }
   const stacks = join(OUT, "million.txt");
   writeFileSync(stacks, lines.join("\n"));
   const report = join(OUT, "report-million.html");
