@@ -26,7 +26,7 @@ pub fn inverted(session: &Session, tree: &CallTree) -> CallTree {
         if own == 0 {
             continue;
         }
-        let samples = self_samples(session, tree, id);
+        let samples = tree.self_samples(session, id);
         path.clear();
         let mut cursor = Some(id);
         while let Some(n) = cursor {
@@ -61,18 +61,6 @@ pub fn inverted(session: &Session, tree: &CallTree) -> CallTree {
         out.node_mut(id).children = children;
     }
     out
-}
-
-/// Samples taken in the node's own code, in the same proportion as its self time.
-fn self_samples(session: &Session, tree: &CallTree, id: NodeId) -> u64 {
-    let node = tree.node(id);
-    let children: u64 = node
-        .children
-        .iter()
-        .filter(|&&c| tree.is_real_child(session, c))
-        .map(|&c| tree.node(c).samples)
-        .sum();
-    node.samples.saturating_sub(children)
 }
 
 #[cfg(test)]

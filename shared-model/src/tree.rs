@@ -118,17 +118,26 @@ impl CallTree {
 
     /// Time spent in the node itself: its total less its real children's totals.
     pub fn self_us(&self, session: &Session, id: NodeId) -> u64 {
+        self.own(session, id, |n| n.total_us)
+    }
+
+    /// Samples taken in the node itself, by the same rule as [`CallTree::self_us`].
+    pub fn self_samples(&self, session: &Session, id: NodeId) -> u64 {
+        self.own(session, id, |n| n.samples)
+    }
+
+    fn own(&self, session: &Session, id: NodeId, value: impl Fn(&Node) -> u64) -> u64 {
         let node = self.node(id);
         if node.kind == NodeKind::SelfTime {
-            return node.total_us;
+            return value(node);
         }
         let children: u64 = node
             .children
             .iter()
             .filter(|&&c| self.is_real_child(session, c))
-            .map(|&c| self.node(c).total_us)
+            .map(|&c| value(self.node(c)))
             .sum();
-        node.total_us.saturating_sub(children)
+        value(node).saturating_sub(children)
     }
 
     pub(crate) fn add_node(&mut self, parent: NodeId, kind: NodeKind, line: u32) -> NodeId {

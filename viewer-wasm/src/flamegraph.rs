@@ -120,10 +120,30 @@ pub fn flame_graph(props: &FlameProps) -> Html {
     };
     let depth = rects.iter().map(|r| r.depth + 1).max().unwrap_or(1) as f64;
     let height = depth * FRAME_HEIGHT;
+    // One colour per function, made once per session and theme rather than per frame drawn.
+    let dark = prefers_dark();
+    let colours = {
+        let loaded = state.loaded.clone();
+        let session_key = loaded.as_ref().map_or(0, |l| Rc::as_ptr(l) as usize);
+        use_memo((session_key, dark), move |_| match &loaded {
+            Some(l) => (0..l.session.functions.len())
+                .map(|i| {
+                    let f = callscope_model::FuncId::from_index(i);
+                    fill(
+                        l.code.origin(f),
+                        l.code.library(f),
+                        l.session.function_name(f),
+                        dark,
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        })
+    };
     {
         let canvas = canvas.clone();
         let state = state.clone();
-        let (rects, placed) = (rects.clone(), placed.clone());
+        let (rects, placed, colours) = (rects.clone(), placed.clone(), colours.clone());
         let matched = Rc::as_ptr(&state.matched) as usize;
         use_effect_with(
             (
@@ -132,11 +152,11 @@ pub fn flame_graph(props: &FlameProps) -> Html {
                 Rc::as_ptr(&placed) as usize,
                 matched,
                 state.flame_selected,
-                state.theme.clone(),
+                Rc::as_ptr(&colours) as usize,
             ),
             move |_| {
                 if let Some(canvas) = canvas.cast::<HtmlCanvasElement>() {
-                    draw(&canvas, &state, &rects, &placed, height);
+                    draw(&canvas, &state, &rects, &placed, &colours, height);
                 }
             },
         );
@@ -257,7 +277,7 @@ pub fn flame_graph(props: &FlameProps) -> Html {
             </div>
             <div class="legend">
                 { for LEGEND.iter().map(|(origin, text)| html! {
-                    <span><i style={format!("background:{}", fill(*origin, "", "", prefers_dark()))}></i>{*text}</span>
+                    <span><i style={format!("background:{}", fill(*origin, "", "", dark))}></i>{*text}</span>
                 }) }
             </div>
         </div>
@@ -269,6 +289,7 @@ fn draw(
     state: &State,
     rects: &[FlameRect],
     placed: &[Placed],
+    colours: &[String],
     height: f64,
 ) {
     let (Some(loaded), Some(built)) = (&state.loaded, &state.built) else {
@@ -304,14 +325,8 @@ fn draw(
     for p in placed {
         let r = &rects[p.rect];
         let hit = state.matched.contains(&r.func);
-        let colour = fill(
-            loaded.code.origin(r.func),
-            loaded.code.library(r.func),
-            session.function_name(r.func),
-            dark,
-        );
         ctx.set_global_alpha(if searching && !hit { 0.3 } else { 1.0 });
-        ctx.set_fill_style_str(&colour);
+        ctx.set_fill_style_str(&colours[r.func.index()]);
         let w = (p.w - 1.0).max(MIN_WIDTH);
         ctx.fill_rect(p.x, p.y, w, FRAME_HEIGHT - 1.0);
         if let Some(text) = fit(

@@ -4,10 +4,10 @@
 use std::rc::Rc;
 
 use callscope_model::functions::Edge;
-use callscope_model::FuncId;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
 
+use crate::rows::location;
 use crate::state::{Action, SortColumn, State};
 use crate::units::time;
 use crate::virtual_list::VirtualList;
@@ -94,7 +94,7 @@ pub fn function_table(props: &TableProps) -> Html {
                                 <span class={classes!("name", loaded.code.is_application(func).then_some("app-code"))}>
                                     {loaded.session.function_name(func).to_owned()}
                                 </span>
-                                <span class="loc">{location(&loaded, func)}</span>
+                                <span class="loc">{location(&loaded.session, &loaded.code, func)}</span>
                             </div>
                         }
                     }}
@@ -117,7 +117,7 @@ pub fn function_table(props: &TableProps) -> Html {
                             <li {onclick}>
                                 <span class="time">{time(e.total_us, total, percent)}</span>
                                 <span class="name">{loaded.session.function_name(other).to_owned()}</span>
-                                <span class="loc">{location(&loaded, other)}</span>
+                                <span class="loc">{location(&loaded.session, &loaded.code, other)}</span>
                             </li>
                         }
                     }) }
@@ -127,7 +127,7 @@ pub fn function_table(props: &TableProps) -> Html {
         html! {
             <aside class="func-detail" id="func-detail">
                 <h2>{loaded.session.function_name(func).to_owned()}</h2>
-                <p class="loc">{location(&loaded, func)}</p>
+                <p class="loc">{location(&loaded.session, &loaded.code, func)}</p>
                 <h3>{"Called by"}</h3>
                 { edges(table.callers(func).collect(), true) }
                 <h3>{"Calls"}</h3>
@@ -150,8 +150,4 @@ pub fn function_table(props: &TableProps) -> Html {
             { for detail }
         </div>
     }
-}
-
-fn location(loaded: &crate::state::Loaded, func: FuncId) -> String {
-    crate::rows::location(&loaded.session, &loaded.code, func)
 }

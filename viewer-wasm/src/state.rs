@@ -117,11 +117,18 @@ const PAGE: usize = 20;
 pub struct Built {
     pub tree: CallTree,
     pub folding: Folding,
-    pub table: FunctionTable,
+    /// Depends on the thread only, so a settings change keeps it.
+    pub table: Rc<FunctionTable>,
 }
 
 impl Built {
-    pub fn new(loaded: &Loaded, thread: Option<usize>, settings: &Settings) -> Self {
+    /// `table`: the previous build's, when the thread is the same.
+    pub fn new(
+        loaded: &Loaded,
+        thread: Option<usize>,
+        settings: &Settings,
+        table: Option<Rc<FunctionTable>>,
+    ) -> Self {
         let threads: Vec<usize> = thread.into_iter().collect();
         let options = ProcessorOptions {
             filter_threshold: settings.threshold_pct.max(0.0) / 100.0,
@@ -141,7 +148,7 @@ impl Built {
             tree = inverted(s, &tree);
         }
         let folding = Folding::new(s, &tree);
-        let table = FunctionTable::build(s, &threads, None);
+        let table = table.unwrap_or_else(|| Rc::new(FunctionTable::build(s, &threads, None)));
         Built {
             tree,
             folding,
@@ -278,11 +285,15 @@ impl State {
     }
 
     /// Rebuilds the tree for the current thread and settings, with its first expansion.
-    fn rebuild(&mut self) {
+    /// `keep_table`: only settings changed, so the function table still holds.
+    fn rebuild(&mut self, keep_table: bool) {
         let Some(loaded) = &self.loaded else {
             return;
         };
-        let built = Rc::new(Built::new(loaded, self.thread, &self.settings));
+        let table = keep_table
+            .then(|| self.built.as_ref().map(|b| b.table.clone()))
+            .flatten();
+        let built = Rc::new(Built::new(loaded, self.thread, &self.settings, table));
         self.expansion = Rc::new(Expansion::heaviest_path(&built.tree, 12));
         self.built = Some(built);
         self.selected = None;
@@ -456,12 +467,16 @@ impl State {
     }
 
     fn jump(&mut self, forward: bool) {
-        let count = match self.view {
+        let table_matches: Vec<FuncId> = match self.view {
             View::Functions => self
                 .table_order()
-                .iter()
+                .into_iter()
                 .filter(|f| self.matched.contains(f))
-                .count(),
+                .collect(),
+            View::Tree | View::Flame => Vec::new(),
+        };
+        let count = match self.view {
+            View::Functions => table_matches.len(),
             View::Tree | View::Flame => self.matches.len(),
         };
         if count == 0 || self.query.is_empty() {
@@ -486,12 +501,7 @@ impl State {
                 self.flame_selected = Some(node);
             }
             View::Functions => {
-                let matched = &self.matched;
-                self.func = self
-                    .table_order()
-                    .into_iter()
-                    .filter(|f| matched.contains(f))
-                    .nth(next);
+                self.func = Some(table_matches[next]);
                 self.scroll_request += 1;
             }
         }
@@ -521,7 +531,7 @@ impl State {
             .is_some_and(|t| t < loaded.session.threads.len())
         {
             self.thread = hash.thread;
-            self.rebuild();
+            self.rebuild(false);
         }
         let Some(built) = self.built.clone() else {
             return;
@@ -564,7 +574,7 @@ impl Reducible for State {
                 s.loading = None;
                 s.thread = None;
                 s.func = None;
-                s.rebuild();
+                s.rebuild(false);
                 if let Some(hash) = s.restore.take() {
                     s.restore(hash);
                 }
@@ -578,7 +588,7 @@ impl Reducible for State {
             Action::Thread(t) => {
                 s.thread = t;
                 s.func = None;
-                s.rebuild();
+                s.rebuild(false);
             }
             Action::Settings(settings) => {
                 let rebuild = Settings {
@@ -587,7 +597,7 @@ impl Reducible for State {
                 } != s.settings;
                 s.settings = settings;
                 if rebuild {
-                    s.rebuild();
+                    s.rebuild(true);
                 }
             }
             Action::View(v) => {
