@@ -1,5 +1,40 @@
+use std::process::Command;
+
 fn main() {
     // Exposes `Py_3_x` cfgs so that version differences are decided at compile time, in
     // `cpython.rs`; one wheel is built per CPython version anyway.
     pyo3_build_config::use_pyo3_cfgs();
+    let config = pyo3_build_config::get();
+    // The layout of this CPython's structures, from its own headers (see layout.c).
+    let python = config
+        .executable()
+        .map(str::to_owned)
+        .or_else(|| std::env::var("PYO3_PYTHON").ok())
+        .unwrap_or_else(|| "python3".into());
+    let output = Command::new(&python)
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['include'])",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("running {python} to find its headers: {e}"));
+    assert!(
+        output.status.success(),
+        "{python} could not say where its headers are"
+    );
+    let include = String::from_utf8(output.stdout).expect("a UTF-8 include path");
+    let include = include.trim();
+    assert!(
+        std::path::Path::new(include)
+            .join("internal/pycore_frame.h")
+            .exists(),
+        "{include} has no internal headers; callscope needs a CPython installed with them"
+    );
+    cc::Build::new()
+        .file("src/layout.c")
+        .include(include)
+        .warnings(true)
+        .compile("callscope_layout");
+    println!("cargo:rerun-if-changed=src/layout.c");
+    println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
 }

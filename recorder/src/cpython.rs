@@ -1,22 +1,14 @@
-//! Every difference between the CPython versions callscope supports (3.9–3.13) lives in
-//! this module, each with the reason. Everything here runs with the GIL held.
+//! What the sampler asks the interpreter itself, with the GIL held: never on a tick, only
+//! when a thread or code object is new and at the end of a recording. Layout differences
+//! between versions live in `layout.c`; the few behaviour differences are here, each with
+//! its reason.
 
 use std::collections::HashMap;
 use std::ffi::c_int;
 
-use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple, PyType};
-
-/// What callscope records about a code object, resolved once per code object.
-pub struct CodeDescription {
-    pub name: String,
-    pub file: String,
-    pub first_line: u32,
-    /// The function assigns `__tracebackhide__`, which pyinstrument's users use to hide
-    /// helper frames; pyinstrument checks the frame's locals, the variable name is enough.
-    pub tracebackhide: bool,
-}
+use pyo3::types::PyDict;
+use pyo3::{ffi, intern};
 
 /// `true` while the interpreter shuts down: taking the GIL from a foreign thread then can
 /// hang or end the thread.
@@ -38,219 +30,75 @@ pub fn is_finalizing() -> bool {
     }
 }
 
-/// The thread states of the main interpreter, in the interpreter's order.
-///
-/// # Safety
-/// The GIL must be held for as long as the returned pointers are used: a thread state is
-/// only removed from the list by its thread while that thread holds the GIL.
-pub unsafe fn thread_states() -> Vec<*mut ffi::PyThreadState> {
-    let mut out = Vec::new();
-    let mut t = ffi::PyInterpreterState_ThreadHead(ffi::PyInterpreterState_Main());
-    while !t.is_null() {
-        out.push(t);
-        t = ffi::PyThreadState_Next(t);
+/// The main interpreter, whose threads callscope samples.
+pub fn main_interpreter(_py: Python<'_>) -> *mut ffi::PyInterpreterState {
+    // SAFETY: the GIL is held (the token says so); the main interpreter lives as long as
+    // the process runs Python.
+    unsafe { ffi::PyInterpreterState_Main() }
+}
+
+/// What `threading` knows of a thread.
+pub struct ThreadFacts {
+    pub name: String,
+    pub native_id: Option<u64>,
+}
+
+/// `threading`'s live threads by ident, and the main thread's ident.
+pub fn threads(py: Python<'_>) -> PyResult<(HashMap<u64, ThreadFacts>, u64)> {
+    let threading = py.import("threading")?;
+    let main: u64 = threading
+        .call_method0("main_thread")?
+        .getattr("ident")?
+        .extract()?;
+    let active = threading.getattr("_active")?.cast_into::<PyDict>()?;
+    let mut out = HashMap::new();
+    // A copy: other threads may start or end while we iterate.
+    for (ident, thread) in active.copy()?.iter() {
+        let Ok(ident) = ident.extract::<u64>() else {
+            continue;
+        };
+        let name = thread.getattr(intern!(py, "name"))?.extract()?;
+        let native_id = thread.getattr(intern!(py, "native_id"))?.extract().ok();
+        out.insert(ident, ThreadFacts { name, native_id });
     }
-    out
+    Ok((out, main))
 }
 
-/// A stable identifier of a thread state for the life of the process (never reused).
-///
-/// # Safety
-/// `tstate` must be live and the GIL held.
-pub unsafe fn thread_state_id(tstate: *mut ffi::PyThreadState) -> u64 {
-    ffi::PyThreadState_GetID(tstate) as u64
+/// The code objects on every thread's stack now (certainly alive).
+pub fn live_frame_codes(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyAny>>> {
+    py.import("callscope._calls")?
+        .call_method0("live_frame_codes")?
+        .extract()
 }
 
-/// The innermost Python frame of `tstate` (a new reference), or null.
-///
-/// On 3.11+ this materialises frame objects for the interpreter's frames, which is the
-/// cost of using public API only; they are cached by the interpreter afterwards.
-///
-/// # Safety
-/// `tstate` must be live and the GIL held.
-pub unsafe fn top_frame(tstate: *mut ffi::PyThreadState) -> *mut ffi::PyFrameObject {
-    ffi::PyThreadState_GetFrame(tstate)
+/// The live code objects among `addrs`, found through live references only, each with
+/// the qualified name of a function that owns it. 3.9 and 3.10 code objects have no
+/// qualified name of their own; pyinstrument shows methods as `Class.method`.
+pub fn find_live<'py>(
+    py: Python<'py>,
+    addrs: &[u64],
+) -> PyResult<HashMap<u64, (Bound<'py, PyAny>, Option<String>)>> {
+    py.import("callscope._calls")?
+        .call_method1("find_live", (addrs.to_vec(),))?
+        .extract()
 }
 
-/// Caches line numbers per (code object, instruction offset).
-///
-/// On 3.11+ `PyFrame_GetLineNumber` scans the code's location table from its start on each
-/// call; a module-level frame of a long script would cost that scan on every sample.
-/// 3.9 and 3.10 do not expose the instruction offset through public API, so they are not
-/// cached there.
-#[derive(Default)]
-pub struct LineCache {
-    #[cfg_attr(not(Py_3_11), allow(dead_code))]
-    lines: HashMap<(u32, c_int), u32>,
-}
-
-impl LineCache {
-    /// The line `frame` is at; `code_index` identifies its code object.
-    ///
-    /// # Safety
-    /// `frame` must be a live frame object and the GIL held.
-    pub unsafe fn line(&mut self, frame: *mut ffi::PyFrameObject, code_index: u32) -> u32 {
-        #[cfg(Py_3_11)]
-        {
-            let lasti = ffi::PyFrame_GetLasti(frame);
-            if lasti >= 0 {
-                return *self
-                    .lines
-                    .entry((code_index, lasti))
-                    .or_insert_with(|| ffi::PyFrame_GetLineNumber(frame).max(0) as u32);
-            }
-        }
-        let _ = code_index;
-        ffi::PyFrame_GetLineNumber(frame).max(0) as u32
-    }
-}
-
-/// Calls `each(frame, code)` for the frames of `tstate`, innermost first. Both pointers are
-/// borrowed for the duration of the call only.
-///
-/// # Safety
-/// `tstate` must be live and the GIL held.
-pub unsafe fn walk_frames(
-    tstate: *mut ffi::PyThreadState,
-    mut each: impl FnMut(*mut ffi::PyFrameObject, *mut ffi::PyObject),
-) {
-    let mut frame = top_frame(tstate);
-    while !frame.is_null() {
-        // Both calls return new references (3.9+).
-        let code = ffi::PyFrame_GetCode(frame) as *mut ffi::PyObject;
-        each(frame, code);
-        ffi::Py_DECREF(code);
-        let back = ffi::PyFrame_GetBack(frame);
-        ffi::Py_DECREF(frame as *mut ffi::PyObject);
-        frame = back;
-    }
-}
-
-/// Name, file and first line of `code`, seen running in `frame`.
-///
-/// Names follow pyinstrument: methods show as `Class.method`. On 3.11+ the code object's
-/// `co_qualname` says so; on 3.9 and 3.10 there is only `co_name`, so the class is found
-/// from the `self` or `cls` argument, as the class in its MRO that defines this code (the
-/// same answer `co_qualname` gives). `outer.<locals>.` prefixes are dropped, as
-/// pyinstrument shows nested functions by their own name.
-pub fn describe_code(code: &Bound<'_, PyAny>, frame: &Bound<'_, PyAny>) -> CodeDescription {
-    let text = |attr: &str| -> String {
-        code.getattr(attr)
-            .ok()
-            .and_then(|v| v.cast_into::<PyString>().ok())
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    let first_line = code
+/// Is `code` (alive) the code object `entry` was copied from, rather than a newer one at
+/// a reused address?
+pub fn same_code(code: &Bound<'_, PyAny>, entry: &crate::code::CodeEntry) -> bool {
+    let file = code
+        .getattr("co_filename")
+        .and_then(|f| f.extract::<String>());
+    let line = code
         .getattr("co_firstlineno")
-        .and_then(|v| v.extract::<u32>())
-        .unwrap_or(0);
-    let varnames = code
-        .getattr("co_varnames")
-        .ok()
-        .and_then(|v| v.cast_into::<PyTuple>().ok());
-    let tracebackhide = varnames.as_ref().is_some_and(|names| {
-        names
-            .iter()
-            .any(|n| n.extract::<&str>().ok() == Some("__tracebackhide__"))
-    });
-    #[cfg(Py_3_11)]
-    let name = {
-        let _ = frame;
-        text("co_qualname")
-    };
-    #[cfg(not(Py_3_11))]
-    let name = {
-        let co_name = text("co_name");
-        match defining_class(code, frame, &co_name, varnames.as_ref()) {
-            Some(class) => format!("{class}.{co_name}"),
-            None => co_name,
-        }
-    };
-    CodeDescription {
-        name: without_locals_prefix(&name).to_owned(),
-        file: text("co_filename"),
-        first_line,
-        tracebackhide,
-    }
+        .and_then(|l| l.extract::<u32>());
+    matches!((file, line), (Ok(f), Ok(l)) if f == entry.file && l == entry.first_line)
 }
 
-/// `main.<locals>.helper` → `helper`; `main.<locals>.Local.method` → `Local.method`.
-pub fn without_locals_prefix(qualname: &str) -> &str {
-    match qualname.rfind("<locals>.") {
-        Some(i) => &qualname[i + "<locals>.".len()..],
-        None => qualname,
-    }
-}
-
-/// The qualified name of the class whose body defines `code`, found through the frame's
-/// first argument when it is called `self` or `cls`.
-#[cfg_attr(Py_3_11, allow(dead_code))]
-fn defining_class(
-    code: &Bound<'_, PyAny>,
-    frame: &Bound<'_, PyAny>,
-    co_name: &str,
-    varnames: Option<&Bound<'_, PyTuple>>,
-) -> Option<String> {
-    let argcount: usize = code.getattr("co_argcount").ok()?.extract().ok()?;
-    let first = varnames?.get_item(0).ok()?;
-    let first: &str = first.extract().ok()?;
-    if argcount == 0 || (first != "self" && first != "cls") {
-        return None;
-    }
-    // Reading `f_locals` fills the frame's locals dict once per code object; nothing else
-    // in the sampler allocates on the Python heap.
-    let locals = frame.getattr("f_locals").ok()?.cast_into::<PyDict>().ok()?;
-    let value = locals.get_item(first).ok()??;
-    let class = if first == "cls" {
-        value.cast_into::<PyType>().ok()?
-    } else {
-        value.get_type()
-    };
-    let mro = class.getattr("__mro__").ok()?.cast_into::<PyTuple>().ok()?;
-    for klass in mro.iter() {
-        let Ok(dict) = klass.getattr("__dict__") else {
-            continue;
-        };
-        let Ok(attr) = dict.get_item(co_name) else {
-            continue;
-        };
-        // classmethod/staticmethod wrap the function; property keeps it as fget.
-        let function = ["__func__", "fget"]
-            .iter()
-            .find_map(|a| attr.getattr(*a).ok())
-            .unwrap_or(attr);
-        if let Ok(c) = function.getattr("__code__") {
-            if c.is(code) {
-                return klass
-                    .getattr("__qualname__")
-                    .ok()?
-                    .extract::<String>()
-                    .ok()
-                    .map(|q| without_locals_prefix(&q).to_owned());
-            }
-        }
-    }
-    class
-        .getattr("__qualname__")
-        .ok()?
-        .extract::<String>()
-        .ok()
-        .map(|q| without_locals_prefix(&q).to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_locals_prefix;
-
-    #[test]
-    fn nested_names_drop_their_enclosing_function() {
-        assert_eq!(
-            without_locals_prefix("main.<locals>.<listcomp>"),
-            "<listcomp>"
-        );
-        assert_eq!(without_locals_prefix("a.<locals>.B.<locals>.c"), "c");
-        assert_eq!(without_locals_prefix("a.<locals>.Local.m"), "Local.m");
-        assert_eq!(without_locals_prefix("Parser.parse"), "Parser.parse");
-    }
+/// For each byte offset into `code`, the name of the C function a call there calls, read
+/// from the bytecode (`None` where the instruction is not a call).
+pub fn callees(py: Python<'_>, code: &Py<PyAny>, offsets: &[i32]) -> PyResult<Vec<Option<String>>> {
+    py.import("callscope._calls")?
+        .call_method1("callee_names", (code, offsets.to_vec()))?
+        .extract()
 }

@@ -2,10 +2,14 @@
 //! (`recorder/python/callscope`) holds the API and the CLI.
 
 mod clock;
+mod code;
 mod cpython;
+mod layout;
+mod memory;
 mod pysession;
 mod recorder;
 mod sampler;
+mod stacks;
 
 use callscope_model::Metadata;
 use pyo3::prelude::*;
@@ -41,26 +45,47 @@ impl Recording {
     }
 }
 
-/// Starts sampling every thread every `interval` seconds.
+/// Starts sampling every `interval` seconds: every thread (`threads="all"`) or only the
+/// calling thread (`threads="current"`).
 #[pyfunction]
-#[pyo3(signature = (interval = 0.001, program = None))]
-fn start(py: Python<'_>, interval: f64, program: Option<String>) -> PyResult<Recording> {
+#[pyo3(signature = (interval = 0.001, program = None, threads = "all"))]
+fn start(
+    py: Python<'_>,
+    interval: f64,
+    program: Option<String>,
+    threads: &str,
+) -> PyResult<Recording> {
     if !(interval.is_finite() && (0.000_05..=10.0).contains(&interval)) {
         return Err(pyo3::exceptions::PyValueError::new_err(
             "interval must be between 0.00005 and 10 seconds",
         ));
     }
+    let filter = match threads {
+        "all" => recorder::Threads::All,
+        "current" => {
+            let ident: u64 = py
+                .import("threading")?
+                .call_method0("get_ident")?
+                .extract()?;
+            recorder::Threads::Only(ident)
+        }
+        _ => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "threads must be \"all\" or \"current\"",
+            ))
+        }
+    };
     let interval_us = (interval * 1e6).round() as u64;
     let start_time = py.import("time")?.call_method0("time")?.extract::<f64>()?;
     let meta = Metadata {
         start_time,
         interval_us,
         recorder: format!("callscope {}", env!("CARGO_PKG_VERSION")),
-        sampling_mode: "signal".into(),
+        sampling_mode: "memory".into(),
         ..Metadata::default()
     };
     let start_cpu_us = clock::process_cpu_us();
-    let id = sampler::start(py, meta)?;
+    let id = sampler::start(py, meta, filter)?;
     Ok(Recording {
         id,
         start_cpu_us,
@@ -125,8 +150,6 @@ fn _after_fork_child() {
     sampler::after_fork_child();
 }
 
-// The sampler reads other threads' frames under the GIL; a free-threaded build has no safe
-// stop-the-world path for that yet, so the module declares that it needs the GIL.
 /// The standalone viewer: the packed `template` with no session, waiting for a file.
 #[pyfunction]
 fn empty_viewer(template: &str) -> PyResult<String> {
@@ -134,7 +157,9 @@ fn empty_viewer(template: &str) -> PyResult<String> {
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
 }
 
-#[pymodule(gil_used = true)]
+// The sampler reads memory without the GIL and guards its own state with locks, so the
+// module is safe on a free-threaded build.
+#[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySession>()?;
     m.add_class::<Recording>()?;

@@ -258,10 +258,12 @@ impl PySession {
         d.set_item("late", c.late)?;
         d.set_item("missed", c.missed)?;
         d.set_item("errors", c.errors)?;
+        d.set_item("torn", c.torn)?;
         Ok(d)
     }
 
-    /// One dict per thread: name, ident, native_id, is_main, samples, wall and CPU seconds.
+    /// One dict per thread: name, ident, native_id, is_main, samples, wall and CPU seconds,
+    /// and the shares of wall time on CPU, holding the GIL and waiting for it.
     #[getter]
     fn threads<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.inner
@@ -276,6 +278,11 @@ impl PySession {
                 d.set_item("samples", t.samples.len())?;
                 d.set_item("wall_time", t.samples.total_weight_us() as f64 / 1e6)?;
                 d.set_item("cpu_time", t.samples.total_cpu_us().map(|c| c as f64 / 1e6))?;
+                // Shares of the thread's wall time, when the recorder noted states.
+                let shares = t.samples.state_shares();
+                d.set_item("on_cpu", shares.map(|s| s.on_cpu))?;
+                d.set_item("gil_held", shares.map(|s| s.gil_held))?;
+                d.set_item("gil_waiting", shares.map(|s| s.gil_waiting))?;
                 Ok(d)
             })
             .collect()

@@ -1,19 +1,21 @@
-//! Turns sampling passes into a [`Session`]. Pure Rust: the sampler captures the stacks
-//! with the GIL held and hands them over as plain integers, so this part is tested without
-//! an interpreter.
+//! Turns sampling passes into a [`Session`]. Pure Rust: the sampler reads the stacks from
+//! memory and hands them over as plain integers, so this part is tested without an
+//! interpreter.
+//!
+//! Samples are kept as raw frames (code object, instruction offset) until the end: only
+//! then, with the GIL held, can the Python layer say what a C call site calls (its name
+//! comes from the bytecode) and give 3.9/3.10 functions their class names. Raw stacks are
+//! interned as a prefix tree, as the session's own stack table is.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
-use callscope_model::{Counts, FuncId, FunctionKind, Metadata, Session, SessionBuilder};
+use callscope_model::{
+    Counts, FuncId, FunctionKind, Metadata, Session, SessionBuilder, StackId, ThreadState,
+};
 
-/// A code object the sampler has seen, described once.
-#[derive(Clone, Debug, Default)]
-pub struct CodeEntry {
-    pub name: String,
-    pub file: String,
-    pub first_line: u32,
-    pub tracebackhide: bool,
-}
+pub use crate::code::CodeEntry;
+pub use crate::stacks::{Gil, RawFrame};
 
 /// A thread the sampler has seen.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +34,7 @@ pub struct CapturedThread {
     pub thread: u32,
     /// The thread's CPU clock at the pass, when readable.
     pub cpu_us: Option<u64>,
+    pub gil: Gil,
     pub frames: Range<usize>,
 }
 
@@ -40,8 +43,7 @@ pub struct CapturedThread {
 pub struct Capture {
     pub time_us: u64,
     pub threads: Vec<CapturedThread>,
-    /// (code index, line) pairs.
-    pub frames: Vec<(u32, u32)>,
+    pub frames: Vec<RawFrame>,
 }
 
 impl Capture {
@@ -51,30 +53,90 @@ impl Capture {
     }
 }
 
+/// What only the interpreter can say about code objects, asked once per session.
+pub trait Describe {
+    fn code(&self, code: u32) -> &CodeEntry;
+    /// The name of the C function called at `offset` in `code`, if the instruction there
+    /// is a call.
+    fn callee(&mut self, code: u32, offset: i32) -> Option<String>;
+}
+
+/// Which threads a recording keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    All,
+    /// Only the thread with this `threading.get_ident()`.
+    Only(u64),
+}
+
+#[derive(Default)]
+struct RawStacks {
+    /// (parent + 1, or 0 for a root; frame)
+    nodes: Vec<(u32, RawFrame)>,
+    index: HashMap<(u32, RawFrame), u32>,
+}
+
+impl RawStacks {
+    fn intern(&mut self, parent: u32, frame: RawFrame) -> u32 {
+        let next = self.nodes.len() as u32;
+        *self.index.entry((parent, frame)).or_insert_with(|| {
+            self.nodes.push((parent, frame));
+            next
+        })
+    }
+}
+
+#[derive(Default)]
+struct Column {
+    stack: Vec<u32>,
+    time_us: Vec<u64>,
+    weight_us: Vec<u64>,
+    cpu_us: Vec<Option<u64>>,
+    on_cpu: Vec<bool>,
+    gil: Vec<Gil>,
+}
+
 struct RecordedThread {
-    index: usize,
+    key: u32,
     last_us: u64,
     last_cpu_us: Option<u64>,
+    samples: Column,
 }
 
 /// The samples of one `Profiler` run.
 pub struct Recorder {
-    builder: SessionBuilder,
+    meta: Metadata,
     start_us: u64,
-    funcs: Vec<Option<FuncId>>,
-    threads: Vec<Option<RecordedThread>>,
+    filter: Threads,
+    stacks: RawStacks,
+    /// Thread key → index in `recorded`.
+    by_key: Vec<Option<usize>>,
+    recorded: Vec<RecordedThread>,
     /// Time of the previous pass: the weight of a thread's first sample starts there.
     last_pass_us: u64,
 }
 
 impl Recorder {
-    pub fn new(meta: Metadata, start_us: u64) -> Self {
+    pub fn new(meta: Metadata, start_us: u64, filter: Threads) -> Self {
         Recorder {
-            builder: SessionBuilder::new(meta),
+            meta,
             start_us,
-            funcs: Vec::new(),
-            threads: Vec::new(),
+            filter,
+            stacks: RawStacks::default(),
+            by_key: Vec::new(),
+            recorded: Vec::new(),
             last_pass_us: start_us,
+        }
+    }
+
+    pub fn interval_us(&self) -> u64 {
+        self.meta.interval_us
+    }
+
+    fn wants(&self, key: u32, threads: &[ThreadInfo]) -> bool {
+        match self.filter {
+            Threads::All => true,
+            Threads::Only(ident) => threads.get(key as usize).is_some_and(|t| t.ident == ident),
         }
     }
 
@@ -82,101 +144,155 @@ impl Recorder {
     /// since then; no samples are recorded from this pass.
     pub fn baseline(&mut self, capture: &Capture, threads: &[ThreadInfo]) {
         for t in &capture.threads {
-            let recorded = self.thread(t.thread, threads);
-            recorded.last_cpu_us = t.cpu_us;
+            if self.wants(t.thread, threads) {
+                let recorded = self.thread(t.thread);
+                recorded.last_cpu_us = t.cpu_us;
+            }
         }
     }
 
     /// Records one pass: a sample for every captured thread that had Python frames.
-    pub fn record(&mut self, capture: &Capture, codes: &[CodeEntry], threads: &[ThreadInfo]) {
+    pub fn record(&mut self, capture: &Capture, threads: &[ThreadInfo]) {
         let now = capture.time_us.max(self.last_pass_us);
         for t in &capture.threads {
-            if t.frames.is_empty() {
+            if t.frames.is_empty() || !self.wants(t.thread, threads) {
                 continue;
             }
-            let mut parent = None;
-            for &(code, line) in capture.frames[t.frames.clone()].iter().rev() {
-                let func = self.func(code, codes);
-                let frame = self.builder.frame(func, line);
-                parent = Some(self.builder.stack(parent, frame));
+            let mut parent = 0;
+            for &frame in capture.frames[t.frames.clone()].iter().rev() {
+                parent = self.stacks.intern(parent, frame) + 1;
             }
-            let Some(stack) = parent else { continue };
-            let last_pass_us = self.last_pass_us;
-            let recorded = self.thread(t.thread, threads);
+            let (last_pass_us, start_us) = (self.last_pass_us, self.start_us);
+            let recorded = self.thread(t.thread);
             let last_us = recorded.last_us.max(last_pass_us.min(now));
             let weight = now - last_us;
             let cpu = match (t.cpu_us, recorded.last_cpu_us) {
                 (Some(now_cpu), Some(before)) => Some(now_cpu.saturating_sub(before)),
-                (Some(_), None) => Some(0),
                 _ => None,
             };
             recorded.last_us = now;
-            recorded.last_cpu_us = t.cpu_us;
-            let index = recorded.index;
-            self.builder
-                .push_sample(index, stack, now - self.start_us, weight, cpu);
+            if t.cpu_us.is_some() {
+                recorded.last_cpu_us = t.cpu_us;
+            }
+            let s = &mut recorded.samples;
+            s.stack.push(parent - 1);
+            s.time_us.push(now - start_us);
+            s.weight_us.push(weight);
+            s.cpu_us.push(cpu);
+            s.on_cpu.push(cpu.is_some_and(|c| c * 2 >= weight && c > 0));
+            s.gil.push(t.gil);
         }
         self.last_pass_us = now;
     }
 
-    /// Finishes the session. `threads` supplies the names as they are now (threads are
-    /// often renamed after they start).
-    pub fn finish(mut self, end_us: u64, counts: Counts, threads: &[ThreadInfo]) -> Session {
-        for (key, recorded) in self.threads.iter().enumerate() {
-            if let (Some(r), Some(info)) = (recorded, threads.get(key)) {
-                let t = self.builder.thread_mut(r.index);
-                t.name = info.name.clone();
-                t.native_id = info.native_id;
-            }
+    fn thread(&mut self, key: u32) -> &mut RecordedThread {
+        let i = key as usize;
+        if self.by_key.len() <= i {
+            self.by_key.resize(i + 1, None);
         }
-        let meta = self.builder.meta_mut();
+        let index = match self.by_key[i] {
+            Some(index) => index,
+            None => {
+                self.recorded.push(RecordedThread {
+                    key,
+                    last_us: self.last_pass_us,
+                    last_cpu_us: None,
+                    samples: Column::default(),
+                });
+                self.by_key[i] = Some(self.recorded.len() - 1);
+                self.recorded.len() - 1
+            }
+        };
+        &mut self.recorded[index]
+    }
+
+    /// Finishes the session. `threads` supplies the names as they are now (threads are
+    /// often renamed after they start); `describe` names code objects and C calls.
+    pub fn finish(
+        self,
+        end_us: u64,
+        counts: Counts,
+        threads: &[ThreadInfo],
+        describe: &mut dyn Describe,
+    ) -> Session {
+        let mut meta = self.meta;
         meta.duration_us = end_us.saturating_sub(self.start_us).max(1);
         meta.counts = counts;
-        self.builder.finish()
-    }
-
-    pub fn interval_us(&self) -> u64 {
-        self.builder.session().meta.interval_us
-    }
-
-    fn func(&mut self, code: u32, codes: &[CodeEntry]) -> FuncId {
-        let i = code as usize;
-        if self.funcs.len() <= i {
-            self.funcs.resize(i + 1, None);
-        }
-        if let Some(id) = self.funcs[i] {
-            return id;
-        }
-        let entry = &codes[i];
-        let id = self.builder.function(
-            &entry.name,
-            &entry.file,
-            entry.first_line,
-            FunctionKind::Python,
-        );
-        if entry.tracebackhide {
-            self.builder.mark_tracebackhide(id);
-        }
-        self.funcs[i] = Some(id);
-        id
-    }
-
-    fn thread(&mut self, key: u32, threads: &[ThreadInfo]) -> &mut RecordedThread {
-        let i = key as usize;
-        if self.threads.len() <= i {
-            self.threads.resize_with(i + 1, || None);
-        }
-        let builder = &mut self.builder;
-        let last_us = self.last_pass_us;
-        self.threads[i].get_or_insert_with(|| {
-            let info = threads.get(i).cloned().unwrap_or_default();
-            let index = builder.add_thread(info.ident, info.native_id, &info.name, info.is_main);
-            RecordedThread {
-                index,
-                last_us,
-                last_cpu_us: None,
+        let mut b = SessionBuilder::new(meta);
+        let mut funcs: HashMap<u32, FuncId> = HashMap::new();
+        let mut natives: HashMap<String, FuncId> = HashMap::new();
+        // Each raw node's session stack, and whether it ends inside a C function.
+        let mut stacks: Vec<(StackId, bool)> = Vec::with_capacity(self.stacks.nodes.len());
+        for &(parent, frame) in &self.stacks.nodes {
+            let parent = parent.checked_sub(1).map(|p| stacks[p as usize].0);
+            let entry = describe.code(frame.code);
+            let line = entry.line(frame.offset);
+            let func = *funcs.entry(frame.code).or_insert_with(|| {
+                let id = b.function(
+                    &entry.name,
+                    &entry.file,
+                    entry.first_line,
+                    FunctionKind::Python,
+                );
+                if entry.tracebackhide {
+                    b.mark_tracebackhide(id);
+                }
+                id
+            });
+            let py_frame = b.frame(func, line);
+            let mut stack = b.stack(parent, py_frame);
+            let mut in_c = false;
+            if frame.in_call {
+                if let Some(name) = describe.callee(frame.code, frame.offset) {
+                    let native = *natives.entry(name).or_insert_with_key(|name| {
+                        b.function(name, "<built-in>", 0, FunctionKind::Native)
+                    });
+                    let c_frame = b.frame(native, 0);
+                    stack = b.stack(Some(stack), c_frame);
+                    in_c = true;
+                }
             }
-        })
+            stacks.push((stack, in_c));
+        }
+        for r in self.recorded {
+            let info = threads.get(r.key as usize).cloned().unwrap_or_default();
+            let index = b.add_thread(info.ident, info.native_id, &info.name, info.is_main);
+            let s = r.samples;
+            let has_cpu = s.cpu_us.iter().any(Option::is_some);
+            for j in 0..s.stack.len() {
+                let (stack, in_c) = stacks[s.stack[j] as usize];
+                let mut state = 0;
+                if s.on_cpu[j] {
+                    state |= ThreadState::ON_CPU;
+                }
+                match s.gil[j] {
+                    Gil::Held => state |= ThreadState::GIL_HELD,
+                    // Python code runs only with the GIL: a thread at a bytecode
+                    // instruction that does not hold it is waiting for it. Inside a C call
+                    // it may have released it (I/O, sleep, a lock).
+                    Gil::NotHeld if !in_c => state |= ThreadState::GIL_WAITING,
+                    _ => {}
+                }
+                b.push_sample_with_state(
+                    index,
+                    stack,
+                    s.time_us[j],
+                    s.weight_us[j],
+                    has_cpu.then(|| s.cpu_us[j].unwrap_or(0)),
+                    ThreadState(state),
+                );
+            }
+        }
+        b.finish()
+    }
+
+    /// The raw frames that are inside a call, for which [`Describe::callee`] will be asked.
+    pub fn call_sites(&self) -> impl Iterator<Item = (u32, i32)> + '_ {
+        self.stacks
+            .nodes
+            .iter()
+            .filter(|(_, f)| f.in_call)
+            .map(|(_, f)| (f.code, f.offset))
     }
 }
 
@@ -184,17 +300,32 @@ impl Recorder {
 mod tests {
     use super::*;
 
-    fn codes() -> Vec<CodeEntry> {
-        ["<module>", "main", "work", "helper"]
-            .iter()
-            .enumerate()
-            .map(|(i, name)| CodeEntry {
-                name: name.to_string(),
-                file: "app.py".into(),
-                first_line: i as u32 * 10 + 1,
-                tracebackhide: *name == "helper",
-            })
-            .collect()
+    struct Codes(Vec<CodeEntry>);
+
+    impl Describe for Codes {
+        fn code(&self, code: u32) -> &CodeEntry {
+            &self.0[code as usize]
+        }
+        fn callee(&mut self, code: u32, offset: i32) -> Option<String> {
+            // In these tests `work` calls `sorted` at offset 8.
+            (code == 2 && offset == 8).then(|| "sorted".into())
+        }
+    }
+
+    fn codes() -> Codes {
+        Codes(
+            ["<module>", "main", "work", "helper"]
+                .iter()
+                .enumerate()
+                .map(|(i, name)| CodeEntry {
+                    name: name.to_string(),
+                    file: "app.py".into(),
+                    first_line: i as u32 * 10 + 1,
+                    tracebackhide: *name == "helper",
+                    ..CodeEntry::default()
+                })
+                .collect(),
+        )
     }
 
     fn threads() -> Vec<ThreadInfo> {
@@ -214,35 +345,51 @@ mod tests {
         ]
     }
 
-    /// A thread's part of a pass: (thread key, cpu, innermost-first frames).
-    type Stack<'a> = (u32, Option<u64>, &'a [(u32, u32)]);
+    /// A thread's part of a pass: (thread key, cpu, gil, innermost-first (code, offset)).
+    type Stack<'a> = (u32, Option<u64>, Gil, &'a [(u32, i32)]);
 
     fn capture(time_us: u64, stacks: &[Stack]) -> Capture {
         let mut c = Capture {
             time_us,
             ..Capture::default()
         };
-        for (thread, cpu, frames) in stacks {
+        for (thread, cpu, gil, frames) in stacks {
             let start = c.frames.len();
-            c.frames.extend_from_slice(frames);
+            c.frames.extend(
+                frames
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(code, offset))| RawFrame {
+                        code,
+                        offset,
+                        in_call: i == 0,
+                    }),
+            );
             c.threads.push(CapturedThread {
                 thread: *thread,
                 cpu_us: *cpu,
+                gil: *gil,
                 frames: start..c.frames.len(),
             });
         }
         c
     }
 
+    fn names(s: &Session, stack: StackId) -> Vec<&str> {
+        s.stack_frames(stack)
+            .iter()
+            .map(|&f| s.function_name(s.frame(f).func))
+            .collect()
+    }
+
     #[test]
     fn weights_are_the_time_since_each_threads_previous_sample() {
-        let (codes, threads) = (codes(), threads());
-        let mut r = Recorder::new(Metadata::default(), 1_000);
-        r.baseline(&capture(1_000, &[(0, Some(50), &[])]), &threads);
-        let main_work: &[(u32, u32)] = &[(2, 22), (1, 12), (0, 3)];
+        let (mut codes, threads) = (codes(), threads());
+        let mut r = Recorder::new(Metadata::default(), 1_000, Threads::All);
+        r.baseline(&capture(1_000, &[(0, Some(50), Gil::Held, &[])]), &threads);
+        let main_work: &[(u32, i32)] = &[(2, 4), (1, 2), (0, 0)];
         r.record(
-            &capture(2_000, &[(0, Some(850), main_work)]),
-            &codes,
+            &capture(2_000, &[(0, Some(850), Gil::Held, main_work)]),
             &threads,
         );
         // The worker appears in the third pass: its first sample stands for the time since
@@ -251,14 +398,13 @@ mod tests {
             &capture(
                 5_000,
                 &[
-                    (0, Some(1_000), main_work),
-                    (1, Some(7), &[(3, 31), (1, 12)]),
+                    (0, Some(1_000), Gil::NotHeld, main_work),
+                    (1, Some(7), Gil::Held, &[(3, 0), (1, 2)]),
                 ],
             ),
-            &codes,
             &threads,
         );
-        let s = r.finish(6_000, Counts::default(), &threads);
+        let s = r.finish(6_000, Counts::default(), &threads, &mut codes);
         assert_eq!(s.meta.duration_us, 5_000);
         let main = &s.threads[0];
         assert_eq!(main.name, "MainThread");
@@ -269,28 +415,85 @@ mod tests {
         let worker = &s.threads[1];
         assert_eq!(worker.samples.weight_us, vec![3_000]);
         assert_eq!(worker.samples.cpu_us, Some(vec![0]));
-        // Outermost first: <module> → main → work.
-        let names: Vec<&str> = s
-            .stack_frames(main.samples.stack[0])
-            .iter()
-            .map(|&f| s.function_name(s.frame(f).func))
-            .collect();
-        assert_eq!(names, ["<module>", "main", "work"]);
+        assert_eq!(
+            names(&s, main.samples.stack[0]),
+            ["<module>", "main", "work"]
+        );
         assert!(s.functions.iter().any(|f| f.tracebackhide));
+        // 800 µs of CPU in 1,000 µs is on CPU; 150 in 3,000 is not. The second main-thread
+        // sample is at Python code without the GIL: waiting for it.
+        let states = main.samples.state.as_ref().unwrap();
+        assert_eq!(
+            states,
+            &[
+                ThreadState(ThreadState::ON_CPU | ThreadState::GIL_HELD),
+                ThreadState(ThreadState::GIL_WAITING)
+            ]
+        );
         s.validate().unwrap();
     }
 
     #[test]
-    fn threads_without_frames_are_skipped_and_names_are_refreshed() {
-        let (codes, mut threads) = (codes(), threads());
-        let mut r = Recorder::new(Metadata::default(), 0);
+    fn a_c_call_ends_the_stack_in_a_frame_that_names_it() {
+        let (mut codes, threads) = (codes(), threads());
+        let mut r = Recorder::new(Metadata::default(), 0, Threads::All);
+        // `work` at offset 8 is inside sorted(); main at offset 8 is not a call.
         r.record(
-            &capture(1_000, &[(0, None, &[(1, 2)]), (1, None, &[])]),
-            &codes,
+            &capture(1_000, &[(0, None, Gil::NotHeld, &[(2, 8), (1, 8), (0, 0)])]),
+            &threads,
+        );
+        r.record(
+            &capture(2_000, &[(0, None, Gil::NotHeld, &[(1, 8), (0, 0)])]),
+            &threads,
+        );
+        let s = r.finish(2_000, Counts::default(), &threads, &mut codes);
+        let t = &s.threads[0];
+        assert_eq!(
+            names(&s, t.samples.stack[0]),
+            ["<module>", "main", "work", "sorted"]
+        );
+        let sorted = s.frame(*s.stack_frames(t.samples.stack[0]).last().unwrap());
+        assert_eq!(s.function(sorted.func).kind, FunctionKind::Native);
+        assert_eq!(s.function_file(sorted.func), "<built-in>");
+        assert_eq!(names(&s, t.samples.stack[1]), ["<module>", "main"]);
+        // Inside a C call without the GIL the thread may have released it: not "waiting".
+        let states = t.samples.state.as_ref().unwrap();
+        assert!(!states[0].gil_waiting());
+        assert!(states[1].gil_waiting());
+    }
+
+    #[test]
+    fn a_recording_of_the_current_thread_keeps_only_that_thread() {
+        let (mut codes, threads) = (codes(), threads());
+        let mut r = Recorder::new(Metadata::default(), 0, Threads::Only(2));
+        r.record(
+            &capture(
+                1_000,
+                &[
+                    (0, None, Gil::Held, &[(1, 2)]),
+                    (1, None, Gil::NotHeld, &[(3, 0)]),
+                ],
+            ),
+            &threads,
+        );
+        let s = r.finish(1_000, Counts::default(), &threads, &mut codes);
+        assert_eq!(s.threads.len(), 1);
+        assert_eq!(s.threads[0].name, "worker");
+    }
+
+    #[test]
+    fn threads_without_frames_are_skipped_and_names_are_refreshed() {
+        let (mut codes, mut threads) = (codes(), threads());
+        let mut r = Recorder::new(Metadata::default(), 0, Threads::All);
+        r.record(
+            &capture(
+                1_000,
+                &[(0, None, Gil::None, &[(1, 2)]), (1, None, Gil::None, &[])],
+            ),
             &threads,
         );
         threads[0].name = "renamed".into();
-        let s = r.finish(1_000, Counts::default(), &threads);
+        let s = r.finish(1_000, Counts::default(), &threads, &mut codes);
         assert_eq!(s.threads.len(), 1);
         assert_eq!(s.threads[0].name, "renamed");
         assert_eq!(s.threads[0].samples.cpu_us, None);

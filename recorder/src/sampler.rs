@@ -1,17 +1,19 @@
-//! The sampler: a Rust timer thread asks the interpreter's main thread to run a sampling
-//! pass, and a watchdog samples from the timer thread when the main thread cannot answer.
+//! The sampler: a Rust thread that reads every Python thread's stack from the
+//! interpreter's memory at each tick, without the GIL and without signals (see
+//! `stacks.rs` and docs/recorder.md).
 //!
-//! A tick sends `SIGPROF` to the main thread with `pthread_kill`. CPython's C-level handler
-//! only sets a flag; at the next safe point the main thread calls the Python-level handler,
-//! which is [`on_signal`], a native function: it walks every thread's frames with the GIL
-//! held. A signal also interrupts `time.sleep` (CPython runs handlers, then sleeps on), so a
-//! sleeping main thread is sampled on time. The handler is installed with `SA_RESTART`, so
-//! C libraries do not see `EINTR` on restartable calls; waits that restart (a lock's
-//! `acquire`, `Thread.join`) or long C calls are covered by the watchdog, which takes the
-//! GIL from the timer thread once a request has been pending for two intervals.
+//! Two threads serve every running recording:
+//! - the timer, which never takes the GIL: at each tick it reads all stacks and hands
+//!   them to each recorder;
+//! - the helper, which takes the GIL only when there is something new to ask Python:
+//!   names of new threads, and references to new code objects found on the stacks (a
+//!   strong reference keeps a code object's address from being reused while the
+//!   sampler's cache knows it). References are only ever taken from live Python objects,
+//!   never from an address the sampler read: that object may have been freed since.
 //!
-//! Several profilers may run at once (a `callscope.profile` block inside a program run
-//! by the `callscope` command): one timer serves them all, each pass feeds every recorder.
+//! Several profilers may run at once, on any threads (a `callscope.profile` block inside a
+//! program run by the `callscope` command, one profiler per request in a threaded
+//! server): one timer serves them all at the smallest interval any of them asked for.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -22,16 +24,14 @@ use std::time::{Duration, Instant};
 use callscope_model::{Counts, Metadata, Session};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use pyo3::{ffi, wrap_pyfunction};
 
 use crate::clock;
-use crate::cpython::{self, LineCache};
-use crate::recorder::{Capture, CapturedThread, CodeEntry, Recorder, ThreadInfo};
-
-/// The signal the timer sends. `SIGPROF` is the profiling signal by convention; callscope
-/// refuses to start when a program has its own handler for it.
-const SIGNAL: i32 = libc::SIGPROF;
+use crate::code::CodeEntry;
+use crate::cpython;
+use crate::layout::Layout;
+use crate::memory::OwnProcess;
+use crate::recorder::{Capture, CapturedThread, Describe, Recorder, ThreadInfo, Threads};
+use crate::stacks::{StackRead, StackReader};
 
 /// The sampler's clock: microseconds since the first use.
 fn now_us() -> u64 {
@@ -39,14 +39,14 @@ fn now_us() -> u64 {
     EPOCH.elapsed().as_micros() as u64
 }
 
-/// Counters shared by the timer thread and the passes. Recorders keep the values at their
+/// Counters shared by the timer and the recordings. Recorders keep the values at their
 /// start and store the difference.
-#[derive(Default)]
 struct Counters {
     passes: AtomicU64,
     late: AtomicU64,
     missed: AtomicU64,
     errors: AtomicU64,
+    torn: AtomicU64,
 }
 
 impl Counters {
@@ -56,6 +56,7 @@ impl Counters {
             late: self.late.load(Relaxed),
             missed: self.missed.load(Relaxed),
             errors: self.errors.load(Relaxed),
+            torn: self.torn.load(Relaxed),
         }
     }
 }
@@ -65,89 +66,75 @@ static COUNTERS: Counters = Counters {
     late: AtomicU64::new(0),
     missed: AtomicU64::new(0),
     errors: AtomicU64::new(0),
+    torn: AtomicU64::new(0),
 };
-/// A signal has been sent and its pass has not run yet.
-static PENDING: AtomicBool = AtomicBool::new(false);
-static REQUESTED_AT_US: AtomicU64 = AtomicU64::new(0);
-static LAST_PASS_US: AtomicU64 = AtomicU64::new(0);
 static INTERVAL_US: AtomicU64 = AtomicU64::new(1_000);
 
-/// What the passes share. Only touched with the GIL held; the mutex is for Rust's sake and
-/// is only ever tried, never waited on, so a pass that re-enters (a finalizer run while a
-/// code object is described can run Python code) skips instead of deadlocking.
+/// Everything the timer, the helper and the recordings share.
 #[derive(Default)]
 struct State {
-    codes: Vec<CodeEntry>,
-    /// Strong references keep code objects alive, so their addresses are not reused while
-    /// they are keys in `code_index`.
-    code_refs: Vec<Py<PyAny>>,
-    code_index: HashMap<usize, u32>,
-    lines: LineCache,
+    reader: Option<StackReader<OwnProcess>>,
+    read: StackRead,
+    capture: Capture,
     threads: Vec<ThreadInfo>,
-    /// Thread-state id → index in `threads`.
-    thread_keys: HashMap<u64, u32>,
-    main_tstate: u64,
+    /// (ident, native id or thread-state address) → index in `threads`. Idents and
+    /// thread-state addresses are reused after a thread ends; native ids are not.
+    thread_keys: HashMap<(u64, u64), u32>,
+    /// Threads whose name `threading` has not been asked for yet.
+    unnamed: Vec<u32>,
+    /// Strong references to code objects in the reader's cache, by code index.
+    pinned: HashMap<u32, Py<PyAny>>,
+    /// How many of the reader's codes the helper has looked for on the stacks.
+    looked_for: usize,
+    main_ident: u64,
     recorders: Vec<(u64, Recorder, Counts)>,
     next_id: u64,
-    capture: Capture,
 }
 
 static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
 
-fn state() -> Option<MutexGuard<'static, State>> {
-    match STATE.try_lock() {
-        Ok(guard) => Some(guard),
-        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-        Err(std::sync::TryLockError::WouldBlock) => None,
-    }
-}
-
-/// Blocking access, for start and stop only: they run on the main thread outside any pass.
-fn state_wait() -> MutexGuard<'static, State> {
+/// The state lock. Nobody waits for the GIL while holding it, and the timer never takes
+/// the GIL at all, so holding the GIL while taking it cannot deadlock.
+fn state() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-struct Timer {
+struct Workers {
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<()>,
+    timer: JoinHandle<()>,
+    helper: JoinHandle<()>,
 }
 
-static TIMER: Mutex<Option<Timer>> = Mutex::new(None);
-/// The previous `SIGPROF` handler, restored when the last recorder stops.
-static PREVIOUS_HANDLER: Mutex<Option<Py<PyAny>>> = Mutex::new(None);
+static WORKERS: Mutex<Option<Workers>> = Mutex::new(None);
 
 /// Starts a recording at `meta.interval_us`; returns its id.
-pub fn start(py: Python<'_>, meta: Metadata) -> PyResult<u64> {
-    let threading = py.import("threading")?;
-    let current = threading.call_method0("current_thread")?;
-    if !current.is(threading.call_method0("main_thread")?) {
-        return Err(PyRuntimeError::new_err(
-            "callscope samples through a signal, so a Profiler must be started from the \
-             main thread (it records every thread)",
-        ));
-    }
-    let first = state_wait().recorders.is_empty();
-    if first {
-        install_handler(py)?;
-    }
+pub fn start(py: Python<'_>, meta: Metadata, filter: Threads) -> PyResult<u64> {
+    let first = {
+        let mut st = state();
+        if st.reader.is_none() {
+            let interp = cpython::main_interpreter(py);
+            // SAFETY: `interp` is the live main interpreter.
+            let layout = unsafe { Layout::of(interp) };
+            OwnProcess::refresh_pid();
+            st.reader = Some(StackReader::new(OwnProcess, layout, interp as u64));
+        }
+        st.recorders.is_empty()
+    };
+    name_threads(py);
     let id = {
-        let mut st = state_wait();
-        // SAFETY: the GIL is held (we are in a Python call on the main thread).
-        st.main_tstate = unsafe { cpython::thread_state_id(ffi::PyThreadState_Get()) };
+        let mut st = state();
         let start = now_us();
-        let mut recorder = Recorder::new(meta, start);
-        let mut capture = std::mem::take(&mut st.capture);
-        st.capture_into(py, &mut capture, start);
-        recorder.baseline(&capture, &st.threads);
-        st.capture = capture;
+        let mut recorder = Recorder::new(meta, start, filter);
+        st.sample(start);
+        recorder.baseline(&st.capture, &st.threads);
         st.next_id += 1;
         let id = st.next_id;
         st.recorders.push((id, recorder, COUNTERS.snapshot()));
+        update_interval(&st);
         id
     };
-    update_interval(&state_wait());
     if first {
-        start_timer();
+        start_workers();
     }
     Ok(id)
 }
@@ -155,52 +142,43 @@ pub fn start(py: Python<'_>, meta: Metadata) -> PyResult<u64> {
 /// Stops recording `id` and returns its session.
 pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
     let last = {
-        let st = state_wait();
+        let st = state();
         if !st.recorders.iter().any(|(i, _, _)| *i == id) {
             return Err(PyRuntimeError::new_err("this recording is not running"));
         }
         st.recorders.len() == 1
     };
     if last {
-        stop_timer(py);
-        // A signal sent just before the timer stopped has reached CPython's C handler by
-        // now; run its pass while our handler is still installed, so CPython does not warn
-        // that a signal arrived without a handler.
-        // SAFETY: called with the GIL held on the main thread.
-        if unsafe { ffi::PyErr_CheckSignals() } != 0 {
-            return Err(PyErr::fetch(py));
-        }
+        stop_workers(py);
     }
     let end = now_us();
-    refresh_thread_names(py);
-    let session = {
-        let mut st = state_wait();
-        let pos = st
-            .recorders
-            .iter()
-            .position(|(i, _, _)| *i == id)
-            .ok_or_else(|| PyRuntimeError::new_err("this recording is not running"))?;
-        let (_, recorder, at_start) = st.recorders.remove(pos);
-        let now = COUNTERS.snapshot();
-        let counts = Counts {
-            samples: now.samples - at_start.samples,
-            late: now.late - at_start.late,
-            missed: now.missed - at_start.missed,
-            errors: now.errors - at_start.errors,
-        };
-        let session = recorder.finish(end, counts, &st.threads);
-        update_interval(&st);
-        if st.recorders.is_empty() {
-            // Let the code objects go; the next recording describes them again.
-            *st = State {
-                next_id: st.next_id,
-                ..State::default()
-            };
-        }
-        session
+    name_threads(py);
+    pin_codes(py);
+    let mut st = state();
+    let pos = st
+        .recorders
+        .iter()
+        .position(|(i, _, _)| *i == id)
+        .ok_or_else(|| PyRuntimeError::new_err("this recording is not running"))?;
+    let (_, recorder, at_start) = st.recorders.remove(pos);
+    let now = COUNTERS.snapshot();
+    let counts = Counts {
+        samples: now.samples - at_start.samples,
+        late: now.late - at_start.late,
+        missed: now.missed - at_start.missed,
+        errors: now.errors - at_start.errors,
+        torn: now.torn - at_start.torn,
     };
-    if last {
-        restore_handler(py)?;
+    st.resolve(py, &recorder);
+    let mut describe = st.describer(py, &recorder);
+    let session = recorder.finish(end, counts, &st.threads, &mut describe);
+    update_interval(&st);
+    if st.recorders.is_empty() {
+        // Let the code objects go; the next recording reads them again.
+        *st = State {
+            next_id: st.next_id,
+            ..State::default()
+        };
     }
     Ok(session)
 }
@@ -213,249 +191,239 @@ fn update_interval(st: &State) {
 }
 
 pub fn is_running(id: u64) -> bool {
-    state_wait().recorders.iter().any(|(i, _, _)| *i == id)
-}
-
-/// The signal handler: a native callable that CPython calls on the main thread.
-#[pyfunction]
-#[pyo3(signature = (*_args))]
-fn on_signal(py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) {
-    let now = now_us();
-    if PENDING.swap(false, Relaxed) {
-        let requested = REQUESTED_AT_US.load(Relaxed);
-        if now.saturating_sub(requested) > 2 * INTERVAL_US.load(Relaxed) {
-            COUNTERS.late.fetch_add(1, Relaxed);
-        }
-    }
-    run_pass(py);
-}
-
-/// One sampling pass over every thread, with the GIL held. Never unwinds into CPython.
-fn run_pass(py: Python<'_>) {
-    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let Some(mut st) = state() else {
-            COUNTERS.missed.fetch_add(1, Relaxed);
-            return;
-        };
-        if st.recorders.is_empty() {
-            return;
-        }
-        let now = now_us();
-        let mut capture = std::mem::take(&mut st.capture);
-        st.capture_into(py, &mut capture, now);
-        let st = &mut *st;
-        for (_, recorder, _) in &mut st.recorders {
-            recorder.record(&capture, &st.codes, &st.threads);
-        }
-        st.capture = capture;
-        LAST_PASS_US.store(now, Relaxed);
-        COUNTERS.passes.fetch_add(1, Relaxed);
-    }));
-    if ok.is_err() {
-        COUNTERS.errors.fetch_add(1, Relaxed);
-    }
+    state().recorders.iter().any(|(i, _, _)| *i == id)
 }
 
 impl State {
-    /// Reads every thread's stack into `capture`.
-    fn capture_into(&mut self, py: Python<'_>, capture: &mut Capture, now: u64) {
+    /// Reads every thread's stack into `self.capture`.
+    fn sample(&mut self, now: u64) {
+        let Some(reader) = self.reader.as_mut() else {
+            return;
+        };
+        reader.read(&mut self.read);
+        COUNTERS.torn.fetch_add(self.read.torn, Relaxed);
+        let capture = &mut self.capture;
         capture.clear();
         capture.time_us = now;
-        // SAFETY: the GIL is held for the whole pass; thread states are only unlinked by
-        // their own thread while it holds the GIL, and frames are borrowed only inside
-        // `walk_frames`.
-        unsafe {
-            for tstate in cpython::thread_states() {
-                let tstate_id = cpython::thread_state_id(tstate);
-                let top = cpython::top_frame(tstate);
-                if top.is_null() {
-                    continue;
+        for t in &self.read.threads {
+            if t.frames.is_empty() {
+                continue;
+            }
+            let key = (t.ident, t.native_id.unwrap_or(t.tstate));
+            let index = match self.thread_keys.get(&key) {
+                Some(&i) => i,
+                None => {
+                    let i = self.threads.len() as u32;
+                    self.threads.push(ThreadInfo {
+                        ident: t.ident,
+                        native_id: t.native_id,
+                        name: format!("Thread {}", t.ident),
+                        is_main: t.ident == self.main_ident,
+                    });
+                    self.thread_keys.insert(key, i);
+                    self.unnamed.push(i);
+                    i
                 }
-                let key = match self.thread_keys.get(&tstate_id) {
-                    Some(&k) => k,
-                    None => self.discover_thread(py, tstate_id, top),
-                };
-                ffi::Py_DECREF(top as *mut ffi::PyObject);
-                let start = capture.frames.len();
-                cpython::walk_frames(tstate, |frame, code| {
-                    let index = self.code(py, code, frame);
-                    let line = self.lines.line(frame, index);
-                    capture.frames.push((index, line));
-                });
-                let cpu_us = self.threads[key as usize]
-                    .native_id
-                    .and_then(clock::thread_cpu_us);
-                capture.threads.push(CapturedThread {
-                    thread: key,
-                    cpu_us,
-                    frames: start..capture.frames.len(),
-                });
+            };
+            let cpu_us = self.threads[index as usize]
+                .native_id
+                .and_then(clock::thread_cpu_us);
+            let start = capture.frames.len();
+            capture
+                .frames
+                .extend_from_slice(&self.read.frames[t.frames.clone()]);
+            capture.threads.push(CapturedThread {
+                thread: index,
+                cpu_us,
+                gil: t.gil,
+                frames: start..capture.frames.len(),
+            });
+        }
+    }
+
+    /// One tick: read, and feed every recorder.
+    fn tick(&mut self) {
+        if self.recorders.is_empty() {
+            return;
+        }
+        self.sample(now_us());
+        let st = &mut *self;
+        for (_, recorder, _) in &mut st.recorders {
+            recorder.record(&st.capture, &st.threads);
+        }
+        COUNTERS.passes.fetch_add(1, Relaxed);
+    }
+
+    fn codes(&self) -> &[CodeEntry] {
+        self.reader.as_ref().map_or(&[], |r| &r.codes.entries)
+    }
+
+    /// Is there anything the helper should ask Python?
+    fn has_news(&self) -> bool {
+        !self.unnamed.is_empty() || self.looked_for < self.codes().len()
+    }
+
+    /// Before a session is built: finds the code objects it needs from Python that are
+    /// not pinned yet (call sites, and on 3.9/3.10 every code for its qualified name).
+    fn resolve(&mut self, py: Python<'_>, recorder: &Recorder) {
+        let Some(reader) = self.reader.as_mut() else {
+            return;
+        };
+        let qualify = reader.layout().minor() < 11;
+        let mut wanted: Vec<u32> = if qualify {
+            (0..reader.codes.entries.len() as u32).collect()
+        } else {
+            recorder
+                .call_sites()
+                .map(|(code, _)| code)
+                .filter(|c| !self.pinned.contains_key(c))
+                .collect()
+        };
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return;
+        }
+        let addrs: Vec<u64> = wanted
+            .iter()
+            .map(|&c| reader.codes.addrs[c as usize])
+            .collect();
+        let Ok(found) = cpython::find_live(py, &addrs) else {
+            return;
+        };
+        for (&code, addr) in wanted.iter().zip(&addrs) {
+            let Some((obj, qualname)) = found.get(addr) else {
+                continue;
+            };
+            let entry = &mut reader.codes.entries[code as usize];
+            if !cpython::same_code(obj, entry) {
+                continue;
+            }
+            if let (true, Some(q)) = (qualify, qualname) {
+                entry.name = crate::code::without_locals_prefix(q).to_owned();
+            }
+            self.pinned
+                .entry(code)
+                .or_insert_with(|| obj.clone().unbind());
+        }
+    }
+
+    /// The names of the C functions at every call site `recorder` saw, asked once.
+    fn describer<'a>(&'a self, py: Python<'_>, recorder: &Recorder) -> Describer<'a> {
+        let mut by_code: HashMap<u32, Vec<i32>> = HashMap::new();
+        for (code, offset) in recorder.call_sites() {
+            by_code.entry(code).or_default().push(offset);
+        }
+        let mut callees = HashMap::new();
+        for (code, offsets) in by_code {
+            let Some(obj) = self.pinned.get(&code) else {
+                continue;
+            };
+            if let Ok(names) = cpython::callees(py, obj, &offsets) {
+                for (offset, name) in offsets.into_iter().zip(names) {
+                    callees.insert((code, offset), name);
+                }
             }
         }
-    }
-
-    /// The index of `code` in the code table, describing it the first time.
-    ///
-    /// # Safety
-    /// `code` and `frame` must be live and the GIL held.
-    unsafe fn code(
-        &mut self,
-        py: Python<'_>,
-        code: *mut ffi::PyObject,
-        frame: *mut ffi::PyFrameObject,
-    ) -> u32 {
-        if let Some(&i) = self.code_index.get(&(code as usize)) {
-            return i;
+        Describer {
+            codes: self.codes(),
+            callees,
         }
-        let code_obj = Bound::from_borrowed_ptr(py, code);
-        let frame_obj = Bound::from_borrowed_ptr(py, frame as *mut ffi::PyObject);
-        let d = cpython::describe_code(&code_obj, &frame_obj);
-        let i = self.codes.len() as u32;
-        self.codes.push(CodeEntry {
-            name: d.name,
-            file: d.file,
-            first_line: d.first_line,
-            tracebackhide: d.tracebackhide,
-        });
-        self.code_refs.push(code_obj.unbind());
-        self.code_index.insert(code as usize, i);
-        i
-    }
-
-    /// Finds the `threading` identity of a thread state seen for the first time: its ident
-    /// is the key under which `sys._current_frames()` holds the same top frame. Runs once
-    /// per thread.
-    fn discover_thread(
-        &mut self,
-        py: Python<'_>,
-        tstate_id: u64,
-        top: *mut ffi::PyFrameObject,
-    ) -> u32 {
-        let is_main = tstate_id == self.main_tstate;
-        let info = thread_info(py, top as usize, is_main).unwrap_or_else(|_| ThreadInfo {
-            ident: tstate_id,
-            native_id: None,
-            name: if is_main {
-                "MainThread".into()
-            } else {
-                format!("Thread {tstate_id}")
-            },
-            is_main,
-        });
-        let key = self.threads.len() as u32;
-        self.threads.push(info);
-        self.thread_keys.insert(tstate_id, key);
-        key
     }
 }
 
-fn thread_info(py: Python<'_>, top: usize, is_main: bool) -> PyResult<ThreadInfo> {
-    let frames = py.import("sys")?.call_method0("_current_frames")?;
-    let frames = frames.cast_into::<PyDict>()?;
-    let ident: u64 = frames
-        .iter()
-        .find(|(_, f)| f.as_ptr() as usize == top)
-        .map(|(k, _)| k.extract())
-        .transpose()?
-        .ok_or_else(|| PyRuntimeError::new_err("thread not found"))?;
-    let mut info = ThreadInfo {
-        ident,
-        native_id: None,
-        name: format!("Thread {ident}"),
-        is_main,
-    };
-    let active = py.import("threading")?.getattr("_active")?;
-    if let Some(thread) = active.cast_into::<PyDict>()?.get_item(ident)? {
-        info.name = thread.getattr("name")?.extract()?;
-        info.native_id = thread.getattr("native_id")?.extract()?;
-    }
-    if info.native_id.is_none() && is_main {
-        info.native_id = Some(clock::current_tid());
-    }
-    Ok(info)
+struct Describer<'a> {
+    codes: &'a [CodeEntry],
+    callees: HashMap<(u32, i32), Option<String>>,
 }
 
-/// Threads are often named after they start; take the names as they are at the end.
-fn refresh_thread_names(py: Python<'_>) {
-    let Ok(active) = py
-        .import("threading")
-        .and_then(|t| t.getattr("_active"))
-        .and_then(|a| a.cast_into::<PyDict>().map_err(PyErr::from))
-    else {
+impl Describe for Describer<'_> {
+    fn code(&self, code: u32) -> &CodeEntry {
+        &self.codes[code as usize]
+    }
+
+    fn callee(&mut self, code: u32, offset: i32) -> Option<String> {
+        self.callees.get(&(code, offset)).cloned().flatten()
+    }
+}
+
+/// Names of threads seen for the first time, from `threading`; at the end of a recording,
+/// every thread's name as it is then (threads are often renamed after they start).
+fn name_threads(py: Python<'_>) {
+    let Ok((facts, main)) = cpython::threads(py) else {
         return;
     };
-    let mut st = state_wait();
+    let mut st = state();
+    st.main_ident = main;
+    let st = &mut *st;
     for info in &mut st.threads {
-        if let Ok(Some(thread)) = active.get_item(info.ident) {
-            if let Ok(name) = thread.getattr("name").and_then(|n| n.extract::<String>()) {
-                info.name = name;
-            }
+        if let Some(f) = facts.get(&info.ident) {
+            info.name.clone_from(&f.name);
+            info.native_id = info.native_id.or(f.native_id);
+        }
+        info.is_main = info.ident == main;
+    }
+    st.unnamed.clear();
+}
+
+/// Takes strong references to the cached code objects that are on a stack now.
+fn pin_codes(py: Python<'_>) {
+    let Ok(live) = cpython::live_frame_codes(py) else {
+        return;
+    };
+    let mut st = state();
+    let st = &mut *st;
+    let Some(reader) = st.reader.as_ref() else {
+        return;
+    };
+    st.looked_for = reader.codes.entries.len();
+    for code in live {
+        let Some(index) = reader.codes.index_of(code.as_ptr() as u64) else {
+            continue;
+        };
+        if !st.pinned.contains_key(&index)
+            && cpython::same_code(&code, &reader.codes.entries[index as usize])
+        {
+            st.pinned.insert(index, code.unbind());
         }
     }
 }
 
-fn install_handler(py: Python<'_>) -> PyResult<()> {
-    let signal = py.import("signal")?;
-    let previous = signal.call_method1("getsignal", (SIGNAL,))?;
-    let default = signal.getattr("SIG_DFL")?;
-    let ignore = signal.getattr("SIG_IGN")?;
-    if !(previous.is_none() || previous.eq(&default)? || previous.eq(&ignore)?) {
-        return Err(PyRuntimeError::new_err(
-            "SIGPROF already has a handler in this program (another profiler?); \
-             callscope needs it to sample",
-        ));
-    }
-    let handler = wrap_pyfunction!(on_signal, py)?;
-    signal.call_method1("signal", (SIGNAL, handler))?;
-    signal.call_method1("siginterrupt", (SIGNAL, false))?;
-    *PREVIOUS_HANDLER.lock().unwrap_or_else(|p| p.into_inner()) = Some(previous.unbind());
-    Ok(())
-}
-
-fn restore_handler(py: Python<'_>) -> PyResult<()> {
-    let previous = PREVIOUS_HANDLER
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    let signal = py.import("signal")?;
-    let previous = match previous {
-        Some(p) if !p.is_none(py) => p.into_bound(py),
-        _ => signal.getattr("SIG_DFL")?,
-    };
-    signal.call_method1("signal", (SIGNAL, previous))?;
-    Ok(())
-}
-
-fn start_timer() {
-    // SAFETY: pthread_self has no preconditions; start() runs on the main thread.
-    let main = unsafe { libc::pthread_self() };
+fn start_workers() {
     let stop = Arc::new(AtomicBool::new(false));
-    let stop_flag = stop.clone();
-    PENDING.store(false, Relaxed);
-    LAST_PASS_US.store(now_us(), Relaxed);
-    let handle = std::thread::Builder::new()
-        .name("callscope-timer".into())
-        .spawn(move || {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                timer_loop(main, &stop_flag)
-            }));
-            if outcome.is_err() {
-                COUNTERS.errors.fetch_add(1, Relaxed);
-            }
-        })
-        .expect("spawning the callscope timer thread");
-    *TIMER.lock().unwrap_or_else(|p| p.into_inner()) = Some(Timer { stop, handle });
+    let spawn = |name: &str, body: fn(&AtomicBool)| {
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&stop)));
+                if outcome.is_err() {
+                    COUNTERS.errors.fetch_add(1, Relaxed);
+                }
+            })
+            .expect("spawning a callscope thread")
+    };
+    let timer = spawn("callscope-timer", timer_loop);
+    let helper = spawn("callscope-helper", helper_loop);
+    *WORKERS.lock().unwrap_or_else(|p| p.into_inner()) = Some(Workers {
+        stop,
+        timer,
+        helper,
+    });
 }
 
-/// Stops the timer thread and waits for it, with the GIL released so that a watchdog pass
-/// in progress can finish.
-fn stop_timer(py: Python<'_>) {
-    let timer = TIMER.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(timer) = timer {
-        timer.stop.store(true, Relaxed);
-        timer.handle.thread().unpark();
+/// Stops the timer and helper and waits for them, with the GIL released so that a helper
+/// waiting for it can finish.
+fn stop_workers(py: Python<'_>) {
+    let workers = WORKERS.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(w) = workers {
+        w.stop.store(true, Relaxed);
+        w.timer.thread().unpark();
+        w.helper.thread().unpark();
         py.detach(|| {
-            let _ = timer.handle.join();
+            let _ = w.timer.join();
+            let _ = w.helper.join();
         });
     }
 }
@@ -477,12 +445,11 @@ impl Jitter {
     }
 }
 
-fn timer_loop(main: libc::pthread_t, stop: &AtomicBool) {
+fn timer_loop(stop: &AtomicBool) {
     let mut jitter = Jitter(now_us() | 1);
     // Ticks follow deadlines rather than sleeping a gap after each wake-up: every sleep
     // overshoots by tens of microseconds, which would otherwise cost several percent of
-    // the samples. After a stall (a blocked watchdog pass) the schedule restarts from now
-    // instead of firing a burst.
+    // the samples. After a stall the schedule restarts from now instead of firing a burst.
     let mut deadline = Instant::now();
     loop {
         let interval = INTERVAL_US.load(Relaxed);
@@ -494,58 +461,56 @@ fn timer_loop(main: libc::pthread_t, stop: &AtomicBool) {
             // The ticks that fell in the stall had no pass: count them.
             let behind = (now - deadline).as_micros() as u64 / interval.max(1);
             COUNTERS.missed.fetch_add(behind, Relaxed);
+            COUNTERS.late.fetch_add(1, Relaxed);
             deadline = now;
         }
         if stop.load(Relaxed) {
             return;
         }
-        let now = now_us();
-        if !PENDING.load(Relaxed) {
-            REQUESTED_AT_US.store(now, Relaxed);
-            PENDING.store(true, Relaxed);
-            // SAFETY: `main` is the main thread, alive until the interpreter finalizes, and
-            // the profiler is stopped before that (atexit).
-            if unsafe { libc::pthread_kill(main, SIGNAL) } != 0 {
-                COUNTERS.errors.fetch_add(1, Relaxed);
-            }
-            continue;
-        }
-        let waiting = now.saturating_sub(REQUESTED_AT_US.load(Relaxed));
-        let since_pass = now.saturating_sub(LAST_PASS_US.load(Relaxed));
-        if waiting >= 2 * interval && since_pass >= interval {
-            if cpython::is_finalizing() {
-                return;
-            }
-            Python::attach(|py| {
-                if !stop.load(Relaxed) {
-                    run_pass(py);
-                }
-            });
-        } else {
-            COUNTERS.missed.fetch_add(1, Relaxed);
-        }
+        state().tick();
     }
 }
 
-/// Fork support: the timer thread does not survive a fork, and must not be running while
-/// the process is copied.
+/// How often the helper looks for new threads and code objects.
+const HELPER_PERIOD: Duration = Duration::from_millis(50);
+
+fn helper_loop(stop: &AtomicBool) {
+    loop {
+        std::thread::park_timeout(HELPER_PERIOD);
+        if stop.load(Relaxed) {
+            return;
+        }
+        if !state().has_news() {
+            continue;
+        }
+        if cpython::is_finalizing() {
+            return;
+        }
+        Python::attach(|py| {
+            if !stop.load(Relaxed) {
+                name_threads(py);
+                pin_codes(py);
+            }
+        });
+    }
+}
+
+/// Fork support: the sampler's threads do not survive a fork, and must not be running
+/// (holding the state lock) while the process is copied.
 pub fn before_fork(py: Python<'_>) {
-    stop_timer(py);
+    stop_workers(py);
 }
 
 pub fn after_fork_parent() {
-    if !state_wait().recorders.is_empty() {
-        start_timer();
+    if !state().recorders.is_empty() {
+        start_workers();
     }
 }
 
 pub fn after_fork_child() {
-    // The timer thread does not exist in the child: forget its handle without joining.
-    if let Some(timer) = TIMER.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        std::mem::forget(timer);
-    }
-    if !state_wait().recorders.is_empty() {
-        start_timer();
+    OwnProcess::refresh_pid();
+    if !state().recorders.is_empty() {
+        start_workers();
     }
 }
 

@@ -40,5 +40,5 @@ pub use error::{LoadError, SaveError};
 pub use ids::{FrameId, FuncId, NodeId, StackId, StringId};
 pub use session::{
     Counts, Frame, Function, FunctionKind, Metadata, Samples, Session, SessionBuilder, Stack,
-    Thread,
+    Thread, ThreadState,
 };

@@ -61,6 +61,33 @@ pub struct Samples {
     pub weight_us: Vec<u64>,
     /// CPU time the thread used since its previous sample, when the recorder could read it.
     pub cpu_us: Option<Vec<u64>>,
+    /// What the thread was doing at each sample ([`ThreadState`] bits), when recorded.
+    pub state: Option<Vec<ThreadState>>,
+}
+
+/// A thread's state at a sample: on CPU or not, and its relation to the GIL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ThreadState(pub u8);
+
+impl ThreadState {
+    /// The thread used at least half of the wall time since its previous sample on a CPU.
+    pub const ON_CPU: u8 = 1;
+    /// The thread held the GIL.
+    pub const GIL_HELD: u8 = 2;
+    /// The thread was waiting to take the GIL (running Python code without holding it).
+    pub const GIL_WAITING: u8 = 4;
+
+    pub fn on_cpu(self) -> bool {
+        self.0 & Self::ON_CPU != 0
+    }
+
+    pub fn gil_held(self) -> bool {
+        self.0 & Self::GIL_HELD != 0
+    }
+
+    pub fn gil_waiting(self) -> bool {
+        self.0 & Self::GIL_WAITING != 0
+    }
 }
 
 impl Samples {
@@ -84,6 +111,27 @@ impl Samples {
             (Some(_), None) => self.cpu_us = None,
             _ => {}
         }
+        // Likewise for states: a sample pushed without one ends the column.
+        self.state = None;
+    }
+
+    /// [`Samples::push`] with the thread's state at the sample.
+    pub fn push_with_state(
+        &mut self,
+        stack: StackId,
+        time_us: u64,
+        weight_us: u64,
+        cpu_us: Option<u64>,
+        state: ThreadState,
+    ) {
+        let mut column = self.state.take();
+        self.push(stack, time_us, weight_us, cpu_us);
+        match &mut column {
+            Some(c) if c.len() + 1 == self.stack.len() => c.push(state),
+            _ if self.stack.len() == 1 => column = Some(vec![state]),
+            _ => column = None,
+        }
+        self.state = column;
     }
 
     pub fn total_weight_us(&self) -> u64 {
@@ -93,6 +141,37 @@ impl Samples {
     pub fn total_cpu_us(&self) -> Option<u64> {
         self.cpu_us.as_ref().map(|c| c.iter().sum())
     }
+
+    /// The shares of the thread's wall time spent in each state, when states were recorded.
+    pub fn state_shares(&self) -> Option<StateShares> {
+        let states = self.state.as_ref()?;
+        let total: u64 = self.weight_us.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let share = |bit: u8| {
+            let t: u64 = states
+                .iter()
+                .zip(&self.weight_us)
+                .filter(|(s, _)| s.0 & bit != 0)
+                .map(|(_, w)| w)
+                .sum();
+            t as f64 / total as f64
+        };
+        Some(StateShares {
+            on_cpu: share(ThreadState::ON_CPU),
+            gil_held: share(ThreadState::GIL_HELD),
+            gil_waiting: share(ThreadState::GIL_WAITING),
+        })
+    }
+}
+
+/// Fractions (0–1) of a thread's wall time by state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StateShares {
+    pub on_cpu: f64,
+    pub gil_held: f64,
+    pub gil_waiting: f64,
 }
 
 /// One profiled thread.
@@ -119,6 +198,8 @@ pub struct Counts {
     pub missed: u64,
     /// Passes that failed to read a thread's stack.
     pub errors: u64,
+    /// Thread stacks dropped from a pass because they changed while being read.
+    pub torn: u64,
 }
 
 /// Everything about a session that is not samples.
@@ -289,7 +370,8 @@ impl Session {
             let s = &t.samples;
             let n = s.stack.len();
             let cpu_len = s.cpu_us.as_ref().map_or(n, Vec::len);
-            if s.time_us.len() != n || s.weight_us.len() != n || cpu_len != n {
+            let state_len = s.state.as_ref().map_or(n, Vec::len);
+            if s.time_us.len() != n || s.weight_us.len() != n || cpu_len != n || state_len != n {
                 return Err(format!(
                     "thread {} ({}): sample columns differ in length (stack {n}, time {}, \
                      weight {}, cpu {cpu_len})",
@@ -480,6 +562,20 @@ impl SessionBuilder {
         self.session.threads[thread]
             .samples
             .push(stack, time_us, weight_us, cpu_us);
+    }
+
+    pub fn push_sample_with_state(
+        &mut self,
+        thread: usize,
+        stack: StackId,
+        time_us: u64,
+        weight_us: u64,
+        cpu_us: Option<u64>,
+        state: ThreadState,
+    ) {
+        self.session.threads[thread]
+            .samples
+            .push_with_state(stack, time_us, weight_us, cpu_us, state);
     }
 
     pub fn session(&self) -> &Session {

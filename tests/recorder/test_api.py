@@ -71,12 +71,42 @@ def _raises(fn):
     return None
 
 
-def test_starting_off_the_main_thread_is_refused():
-    errors = []
-    t = threading.Thread(target=lambda: errors.append(_raises(Profiler().start)))
-    t.start()
-    t.join()
-    assert isinstance(errors[0], RuntimeError) and "main thread" in str(errors[0])
+def _busy(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        sum(range(200))
+
+
+def _request(name, seconds, out, barrier):
+    """What a per-request middleware does: a Profiler of its own thread only."""
+    barrier.wait()
+    with Profiler(interval=0.0005, threads="current") as p:
+        _busy(seconds)
+    out[name] = p.last_session
+
+
+def test_profilers_start_on_any_thread_and_record_their_own_thread():
+    # Failed on the signal-based sampler: start() off the main thread raised RuntimeError.
+    sessions = {}
+    barrier = threading.Barrier(2)
+    threads = [
+        threading.Thread(target=_request, args=(n, 0.3, sessions, barrier), name=n)
+        for n in ("req-a", "req-b")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name in ("req-a", "req-b"):
+        s = sessions[name]
+        assert [t["name"] for t in s.threads] == [name]
+        assert 0.25 < s.duration < 1.0
+
+
+def test_threads_must_be_all_or_current():
+    with pytest.raises(ValueError, match="threads"):
+        Profiler(threads="main")
+    assert Profiler().threads == "all"
 
 
 def test_profilers_can_nest():

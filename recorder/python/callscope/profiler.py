@@ -49,18 +49,26 @@ def stream_supports_color(stream: IO[str]) -> bool:
 
 
 class Profiler:
-    """Samples every thread of the program while running.
+    """Samples the program's threads while running.
 
-    ``interval`` is the sampling interval in seconds. callscope samples the real stacks of
-    all threads, so ``async_mode`` is accepted for compatibility with pyinstrument but time
-    spent awaiting shows where the event loop waits (as pyinstrument's ``"disabled"``).
+    ``interval`` is the sampling interval in seconds. ``threads="all"`` records every
+    thread; ``threads="current"`` only the thread that calls :meth:`start` (one profiler
+    per request in a threaded server). A Profiler may be started on any thread, and
+    several may run at once. ``async_mode`` is accepted for compatibility with
+    pyinstrument, but time spent awaiting shows where the event loop waits (as
+    pyinstrument's ``"disabled"``).
     """
 
-    def __init__(self, interval: float = 0.001, async_mode: str = "enabled") -> None:
+    def __init__(
+        self, interval: float = 0.001, async_mode: str = "enabled", threads: str = "all"
+    ) -> None:
         if async_mode not in _ASYNC_MODES:
             raise ValueError(f"async_mode must be one of {', '.join(_ASYNC_MODES)}")
+        if threads not in ("all", "current"):
+            raise ValueError('threads must be "all" or "current"')
         if not interval > 0:
             raise ValueError("interval must be a positive number of seconds")
+        self._threads = threads
         self._interval = float(interval)
         self._async_mode = async_mode
         self._recording: Optional[Any] = None
@@ -70,6 +78,10 @@ class Profiler:
     @property
     def interval(self) -> float:
         return self._interval
+
+    @property
+    def threads(self) -> str:
+        return self._threads
 
     @property
     def async_mode(self) -> str:
@@ -84,10 +96,10 @@ class Profiler:
         return self._last_session
 
     def start(self, caller_frame: Any = None, target_description: Optional[str] = None) -> None:
-        """Starts sampling. Must be called on the main thread (every thread is sampled)."""
+        """Starts sampling, from any thread."""
         if self._recording is not None:
             raise RuntimeError("this Profiler is already running; call stop() first")
-        self._recording = _native.start(self._interval, target_description)
+        self._recording = _native.start(self._interval, target_description, self._threads)
         self._owner = threading.get_ident()
         _running.add(self)
 

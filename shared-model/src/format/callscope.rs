@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{LoadError, SaveError};
 use crate::ids::{FrameId, FuncId, StackId, StringId};
-use crate::session::{Frame, Function, FunctionKind, Metadata, Samples, Session, Stack, Thread};
+use crate::session::{
+    Frame, Function, FunctionKind, Metadata, Samples, Session, Stack, Thread, ThreadState,
+};
 
 pub const FORMAT_NAME: &str = "callscope-session";
 /// Readers accept any minor version of their major version: minors only add optional fields.
 pub const MAJOR: u32 = 1;
-pub const MINOR: u32 = 0;
+pub const MINOR: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct Document {
@@ -78,6 +80,9 @@ struct SampleColumns {
     weight_us: Vec<u64>,
     #[serde(default)]
     cpu_us: Option<Vec<u64>>,
+    /// Since 1.1: [`ThreadState`] bits per sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<Vec<u8>>,
 }
 
 fn kind_code(kind: FunctionKind) -> u8 {
@@ -139,6 +144,11 @@ pub fn to_json(session: &Session) -> Result<Vec<u8>, SaveError> {
                         .collect(),
                     weight_us: t.samples.weight_us.clone(),
                     cpu_us: t.samples.cpu_us.clone(),
+                    state: t
+                        .samples
+                        .state
+                        .as_ref()
+                        .map(|s| s.iter().map(|s| s.0).collect()),
                 },
             })
             .collect(),
@@ -323,6 +333,7 @@ fn from_document(doc: Document) -> Result<Session, LoadError> {
                 time_us,
                 weight_us: c.weight_us,
                 cpu_us: c.cpu_us,
+                state: c.state.map(|s| s.into_iter().map(ThreadState).collect()),
             },
         });
     }

@@ -120,6 +120,25 @@ pub fn render(session: &Session, options: &TextOptions) -> String {
     out
 }
 
+/// `text` with control characters written as escapes: names and paths come from the
+/// profiled program, and must not move the cursor or change colours in a terminal.
+pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// The header block: what ran, when, for how long, and how busy it kept the CPU.
 pub fn header(session: &Session) -> String {
     let m = &session.meta;
@@ -130,7 +149,7 @@ pub fn header(session: &Session) -> String {
     } else {
         &m.program
     };
-    let _ = writeln!(out, "callscope · {program}");
+    let _ = writeln!(out, "callscope · {}", plain(program));
     let _ = write!(
         out,
         "Recorded: {}   Samples: {}   Duration: {duration:.3} s",
@@ -152,12 +171,34 @@ pub fn header(session: &Session) -> String {
     }
     out.push('\n');
     let c = &m.counts;
-    if c.late + c.missed + c.errors > 0 {
-        let _ = writeln!(
+    if c.late + c.missed + c.errors + c.torn > 0 {
+        let _ = write!(
             out,
             "Sampling: {} late, {} missed, {} errors",
             c.late, c.missed, c.errors
         );
+        if c.torn > 0 {
+            let _ = write!(out, ", {} torn", c.torn);
+        }
+        out.push('\n');
+    }
+    // Thread states, for sessions whose recorder read the GIL.
+    let shares: Vec<_> = session
+        .threads
+        .iter()
+        .filter_map(|t| Some((t, t.samples.state_shares()?)))
+        .collect();
+    if shares.iter().any(|(_, s)| s.gil_held + s.gil_waiting > 0.0) {
+        for (t, s) in shares {
+            let _ = writeln!(
+                out,
+                "{}: GIL held {:.0} %, waiting {:.0} %; on CPU {:.0} %",
+                plain(&t.name),
+                s.gil_held * 100.0,
+                s.gil_waiting * 100.0,
+                s.on_cpu * 100.0
+            );
+        }
     }
     out.push('\n');
     out
@@ -199,14 +240,14 @@ impl Renderer<'_> {
     /// shows it: the executing line varies between the samples a node aggregates.
     fn function(&self, func: crate::ids::FuncId) -> String {
         let c = self.colors;
-        let name = self.session.function_name(func);
+        let name = plain(self.session.function_name(func));
         let color = if self.code.is_application(func) {
             c.app
         } else {
             ""
         };
         let end = if color.is_empty() { "" } else { c.end };
-        let file = self.code.short_file(func);
+        let file = plain(&self.code.short_file(func));
         let line = self.session.function(func).first_line;
         match (file.is_empty(), line) {
             (true, _) => format!("{color}{name}{end}"),
@@ -296,7 +337,10 @@ impl<'a> TreeRenderer<'a> {
                 let thread = &self.r.session.threads[t];
                 format!(
                     "{time} {}  {}(thread {}){}",
-                    thread.name, self.r.colors.faint, thread.id, self.r.colors.end
+                    plain(&thread.name),
+                    self.r.colors.faint,
+                    thread.id,
+                    self.r.colors.end
                 )
             }
             NodeKind::Root => time,
@@ -305,7 +349,7 @@ impl<'a> TreeRenderer<'a> {
 
     fn group_line(&self, g: usize) -> String {
         let (hidden, libraries) = self.folding.hidden(self.tree, self.r.code, g);
-        let mut names = libraries.join(", ");
+        let mut names = plain(&libraries.join(", ")).into_owned();
         if names.chars().count() > 40 {
             names = names.chars().take(37).collect::<String>() + "...";
         }

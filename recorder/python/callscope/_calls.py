@@ -1,0 +1,151 @@
+"""What the sampler cannot read from memory alone, asked of the interpreter at the end of a
+recording: the name of the C function a call instruction calls, and (3.9, 3.10) the
+qualified names of functions."""
+
+from __future__ import annotations
+
+import bisect
+import dis
+import gc
+import sys
+import types
+from typing import Dict, List, Optional, Sequence, Tuple
+
+_CALLS = {
+    "CALL",
+    "PRECALL",
+    "CALL_KW",
+    "CALL_FUNCTION",
+    "CALL_FUNCTION_KW",
+    "CALL_FUNCTION_EX",
+    "CALL_METHOD",
+}
+_NO_PUSH = {"KW_NAMES", "NOP", "EXTENDED_ARG", "CACHE", "RESUME", "PRECALL"}
+_NAMED_LOADS = {
+    "LOAD_GLOBAL",
+    "LOAD_NAME",
+    "LOAD_ATTR",
+    "LOAD_METHOD",
+    "LOAD_DEREF",
+    "LOAD_CLASSDEREF",
+    "LOAD_FAST",
+    "LOAD_FAST_CHECK",
+    "LOAD_SUPER_ATTR",
+    "LOAD_FROM_DICT_OR_GLOBALS",
+}
+
+
+def _effect(ins: dis.Instruction) -> int:
+    arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
+    return dis.stack_effect(ins.opcode, arg, jump=False)
+
+
+def _pushes(ins: dis.Instruction, effect: int) -> Optional[int]:
+    """How many stack items ``ins`` pushes, or None when it shuffles the stack."""
+    name = ins.opname
+    if name in ("LOAD_ATTR", "LOAD_METHOD"):
+        return effect + 1
+    if name == "LOAD_SUPER_ATTR":
+        return effect + 3
+    if name.startswith(("LOAD_", "PUSH_")) or name in ("COPY", "DUP_TOP", "DUP_TOP_TWO"):
+        return effect
+    if name.startswith(("STORE_", "POP_", "DELETE_")) or name in _NO_PUSH:
+        return 0
+    if name.startswith(("SWAP", "ROT_")):
+        return None
+    if name.startswith("UNPACK_"):
+        return effect + 1
+    return max(1, effect)
+
+
+def _producer(instrs: Sequence[dis.Instruction], i: int, depth: int):
+    """The instruction before ``instrs[i]`` that pushed the item ``depth`` places from the
+    top of the stack (1 is the top) as ``instrs[i]`` starts, following straight-line
+    code backwards."""
+    j = i - 1
+    while j >= 0 and depth > 0:
+        ins = instrs[j]
+        effect = _effect(ins)
+        pushes = _pushes(ins, effect)
+        if pushes is None:
+            return None
+        if depth <= pushes:
+            return ins
+        depth -= effect
+        j -= 1
+    return None
+
+
+def _name(ins) -> Optional[str]:
+    if ins is None or ins.opname not in _NAMED_LOADS or not isinstance(ins.argval, str):
+        return None
+    return ins.argval
+
+
+def callee_names(code: types.CodeType, offsets: Sequence[int]) -> List[Optional[str]]:
+    """For each byte offset, the name of what the call instruction there calls."""
+    try:
+        instrs = list(dis.get_instructions(code))
+    except Exception:
+        return [None] * len(offsets)
+    starts = [ins.offset for ins in instrs]
+    out: List[Optional[str]] = []
+    for offset in offsets:
+        out.append(_callee(instrs, starts, offset))
+    return out
+
+
+def _callee(instrs, starts, offset: int) -> Optional[str]:
+    # The frame may point at an inline cache entry of its instruction (3.11+).
+    i = bisect.bisect_right(starts, offset) - 1
+    if i < 0 or instrs[i].opname not in _CALLS:
+        return None
+    if sys.version_info[:2] == (3, 11) and instrs[i].opname in ("CALL", "PRECALL"):
+        # 3.11 splits a call in PRECALL n + CALL n, which together consume n + 2 items
+        # (their stack effects, -n and -1, are booked on each half).
+        if instrs[i].opname == "CALL" and i > 0 and instrs[i - 1].opname == "PRECALL":
+            i -= 1
+        pops = instrs[i].arg + 2
+    else:
+        pops = 1 - _effect(instrs[i])
+    # Where the callable sits among the items the call consumes (1 is the top): 3.11 and
+    # 3.12 lay a call out as [NULL or method, callable or self, args...], the others as
+    # [callable, (self or NULL,) args...].
+    slot = pops - 1 if sys.version_info[:2] in ((3, 11), (3, 12)) else pops
+    return _name(_producer(instrs, i, slot))
+
+
+def live_frame_codes() -> List[types.CodeType]:
+    """The code objects of every frame on every thread's stack now: objects that are
+    certainly alive, so the sampler may keep references to them."""
+    out = []
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            out.append(frame.f_code)
+            frame = frame.f_back
+    return out
+
+
+def find_live(ids: Sequence[int]) -> Dict[int, Tuple[types.CodeType, Optional[str]]]:
+    """The live code objects among ``ids`` (addresses the sampler read), each with the
+    ``__qualname__`` of a function that owns it where there is one. Codes are found only
+    through live references (stacks, functions, the constants of those codes), never
+    from the address alone, which may belong to a freed object."""
+    wanted = set(ids)
+    found: Dict[int, Tuple[types.CodeType, Optional[str]]] = {}
+
+    def visit(code: types.CodeType, qualname: Optional[str]) -> None:
+        todo = [(code, qualname)]
+        while todo:
+            c, q = todo.pop()
+            key = id(c)
+            if key in wanted and (key not in found or found[key][1] is None):
+                found[key] = (c, q)
+            todo.extend((k, None) for k in c.co_consts if type(k) is types.CodeType)
+
+    for code in live_frame_codes():
+        visit(code, None)
+    for obj in gc.get_objects():
+        if type(obj) is types.FunctionType:
+            visit(obj.__code__, obj.__qualname__)
+    return found
