@@ -26,7 +26,7 @@ fn main() {
     let include = include.trim();
     assert!(
         std::path::Path::new(include)
-            .join("internal/pycore_frame.h")
+            .join("internal/pycore_pystate.h")
             .exists(),
         "{include} has no internal headers; callscope needs a CPython installed with them"
     );

@@ -23,9 +23,7 @@
 #if PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_frame.h"
 #endif
-#if PY_VERSION_HEX < 0x030D0000
 #include "internal/pycore_gil.h"
-#endif
 
 #define NONE UINT64_MAX
 
@@ -90,6 +88,10 @@ struct callscope_layout {
      * state; NONE on a free-threaded build. Absolute addresses. */
     uint64_t gil_locked;
     uint64_t gil_holder;
+    /* The whole GIL structure, whose mutex and condition a thread waiting for the GIL
+     * sleeps on. */
+    uint64_t gil_start;
+    uint64_t gil_size;
 };
 
 static uint64_t mask_shift(uint64_t mask) {
@@ -177,6 +179,8 @@ void callscope_layout(PyInterpreterState *interp, struct callscope_layout *l) {
     if (!d->free_threaded) {
         l->gil_locked = (uint64_t)(uintptr_t)interp + d->interpreter_state.gil_runtime_state_locked;
         l->gil_holder = (uint64_t)(uintptr_t)interp + d->interpreter_state.gil_runtime_state_holder;
+        l->gil_start = (uint64_t)(uintptr_t)interp + d->interpreter_state.gil_runtime_state;
+        l->gil_size = sizeof(struct _gil_runtime_state);
     }
 #else
     (void)interp;
@@ -231,5 +235,7 @@ void callscope_layout(PyInterpreterState *interp, struct callscope_layout *l) {
 #endif
     l->gil_locked = (uint64_t)(uintptr_t)&gil->locked;
     l->gil_holder = (uint64_t)(uintptr_t)&gil->last_holder;
+    l->gil_start = (uint64_t)(uintptr_t)gil;
+    l->gil_size = sizeof *gil;
 #endif
 }

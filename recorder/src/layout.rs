@@ -62,6 +62,8 @@ pub struct Layout {
 
     pub gil_locked: u64,
     pub gil_holder: u64,
+    pub gil_start: u64,
+    pub gil_size: u64,
 }
 
 /// How a thread's frames are chained.

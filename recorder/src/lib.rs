@@ -4,6 +4,7 @@
 mod clock;
 mod code;
 mod cpython;
+mod gil_wait;
 mod layout;
 mod memory;
 mod pysession;
@@ -40,8 +41,8 @@ impl Recording {
     }
 
     #[getter]
-    fn is_running(&self) -> bool {
-        sampler::is_running(self.id)
+    fn is_running(&self, py: Python<'_>) -> bool {
+        sampler::is_running(py, self.id)
     }
 }
 
@@ -134,6 +135,13 @@ fn fill_from_sys(py: Python<'_>, meta: &mut Metadata, program: &str) -> PyResult
     Ok(())
 }
 
+/// Every thread's stack read from memory now: `{ident: [(name, file, line), ...]}`,
+/// innermost first. For tests and debugging.
+#[pyfunction]
+fn _read_stacks(py: Python<'_>) -> Vec<(u64, Vec<(String, String, u32)>)> {
+    sampler::read_now(py)
+}
+
 /// `os.register_at_fork` hooks: the timer thread must not run across a fork.
 #[pyfunction]
 fn _before_fork(py: Python<'_>) {
@@ -141,13 +149,13 @@ fn _before_fork(py: Python<'_>) {
 }
 
 #[pyfunction]
-fn _after_fork_parent() {
-    sampler::after_fork_parent();
+fn _after_fork_parent(py: Python<'_>) {
+    sampler::after_fork_parent(py);
 }
 
 #[pyfunction]
-fn _after_fork_child() {
-    sampler::after_fork_child();
+fn _after_fork_child(py: Python<'_>) {
+    sampler::after_fork_child(py);
 }
 
 /// The standalone viewer: the packed `template` with no session, waiting for a file.
@@ -166,6 +174,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SessionLoadError", m.py().get_type::<SessionLoadError>())?;
     m.add_function(wrap_pyfunction!(start, m)?)?;
     m.add_function(wrap_pyfunction!(empty_viewer, m)?)?;
+    m.add_function(wrap_pyfunction!(_read_stacks, m)?)?;
     m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_child, m)?)?;

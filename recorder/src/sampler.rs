@@ -28,10 +28,11 @@ use pyo3::prelude::*;
 use crate::clock;
 use crate::code::CodeEntry;
 use crate::cpython;
+use crate::gil_wait::GilWait;
 use crate::layout::Layout;
 use crate::memory::OwnProcess;
 use crate::recorder::{Capture, CapturedThread, Describe, Recorder, ThreadInfo, Threads};
-use crate::stacks::{StackRead, StackReader};
+use crate::stacks::{Gil, StackRead, StackReader};
 
 /// The sampler's clock: microseconds since the first use.
 fn now_us() -> u64 {
@@ -69,12 +70,17 @@ static COUNTERS: Counters = Counters {
     torn: AtomicU64::new(0),
 };
 static INTERVAL_US: AtomicU64 = AtomicU64::new(1_000);
+/// The helper's `pthread_t`: while it holds the GIL it runs Python code of callscope's,
+/// which is not the program's and is not sampled.
+static HELPER_IDENT: AtomicU64 = AtomicU64::new(0);
 
 /// Everything the timer, the helper and the recordings share.
 #[derive(Default)]
 struct State {
     reader: Option<StackReader<OwnProcess>>,
     read: StackRead,
+    gil_wait: GilWait,
+    gil_wait_pruned_us: u64,
     capture: Capture,
     threads: Vec<ThreadInfo>,
     /// (ident, native id or thread-state address) → index in `threads`. Idents and
@@ -93,10 +99,22 @@ struct State {
 
 static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
 
-/// The state lock. Nobody waits for the GIL while holding it, and the timer never takes
-/// the GIL at all, so holding the GIL while taking it cannot deadlock.
+/// The state lock, for the timer (which never takes the GIL).
 fn state() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The state lock, for a thread holding the GIL. The holder of the lock may be running
+/// Python code (at the end of a recording) and need the GIL back to finish, so the GIL is
+/// released while waiting.
+fn state_py(py: Python<'_>) -> MutexGuard<'static, State> {
+    loop {
+        match STATE.try_lock() {
+            Ok(guard) => return guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => py.detach(|| drop(STATE.lock())),
+        }
+    }
 }
 
 struct Workers {
@@ -110,7 +128,7 @@ static WORKERS: Mutex<Option<Workers>> = Mutex::new(None);
 /// Starts a recording at `meta.interval_us`; returns its id.
 pub fn start(py: Python<'_>, meta: Metadata, filter: Threads) -> PyResult<u64> {
     let first = {
-        let mut st = state();
+        let mut st = state_py(py);
         if st.reader.is_none() {
             let interp = cpython::main_interpreter(py);
             // SAFETY: `interp` is the live main interpreter.
@@ -122,7 +140,7 @@ pub fn start(py: Python<'_>, meta: Metadata, filter: Threads) -> PyResult<u64> {
     };
     name_threads(py);
     let id = {
-        let mut st = state();
+        let mut st = state_py(py);
         let start = now_us();
         let mut recorder = Recorder::new(meta, start, filter);
         st.sample(start);
@@ -142,7 +160,7 @@ pub fn start(py: Python<'_>, meta: Metadata, filter: Threads) -> PyResult<u64> {
 /// Stops recording `id` and returns its session.
 pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
     let last = {
-        let st = state();
+        let st = state_py(py);
         if !st.recorders.iter().any(|(i, _, _)| *i == id) {
             return Err(PyRuntimeError::new_err("this recording is not running"));
         }
@@ -154,7 +172,7 @@ pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
     let end = now_us();
     name_threads(py);
     pin_codes(py);
-    let mut st = state();
+    let mut st = state_py(py);
     let pos = st
         .recorders
         .iter()
@@ -190,8 +208,8 @@ fn update_interval(st: &State) {
     }
 }
 
-pub fn is_running(id: u64) -> bool {
-    state().recorders.iter().any(|(i, _, _)| *i == id)
+pub fn is_running(py: Python<'_>, id: u64) -> bool {
+    state_py(py).recorders.iter().any(|(i, _, _)| *i == id)
 }
 
 impl State {
@@ -205,8 +223,11 @@ impl State {
         let capture = &mut self.capture;
         capture.clear();
         capture.time_us = now;
+        let helper = HELPER_IDENT.load(Relaxed);
+        let l = reader.layout();
+        let gil = l.gil_start..l.gil_start.saturating_add(l.gil_size);
         for t in &self.read.threads {
-            if t.frames.is_empty() {
+            if t.frames.is_empty() || t.ident == helper {
                 continue;
             }
             let key = (t.ident, t.native_id.unwrap_or(t.tstate));
@@ -225,9 +246,12 @@ impl State {
                     i
                 }
             };
-            let cpu_us = self.threads[index as usize]
-                .native_id
-                .and_then(clock::thread_cpu_us);
+            let native_id = self.threads[index as usize].native_id;
+            let cpu_us = native_id.and_then(clock::thread_cpu_us);
+            let gil_state = match (t.gil, native_id) {
+                (Gil::NotHeld, Some(tid)) if self.gil_wait.waiting(tid, &gil, now) => Gil::Waiting,
+                (g, _) => g,
+            };
             let start = capture.frames.len();
             capture
                 .frames
@@ -235,7 +259,7 @@ impl State {
             capture.threads.push(CapturedThread {
                 thread: index,
                 cpu_us,
-                gil: t.gil,
+                gil: gil_state,
                 frames: start..capture.frames.len(),
             });
         }
@@ -246,7 +270,13 @@ impl State {
         if self.recorders.is_empty() {
             return;
         }
-        self.sample(now_us());
+        let now = now_us();
+        self.sample(now);
+        if now - self.gil_wait_pruned_us > 1_000_000 {
+            // Close the files of threads that have ended.
+            self.gil_wait.prune(self.gil_wait_pruned_us);
+            self.gil_wait_pruned_us = now;
+        }
         let st = &mut *self;
         for (_, recorder, _) in &mut st.recorders {
             recorder.record(&st.capture, &st.threads);
@@ -353,7 +383,7 @@ fn name_threads(py: Python<'_>) {
     let Ok((facts, main)) = cpython::threads(py) else {
         return;
     };
-    let mut st = state();
+    let mut st = state_py(py);
     st.main_ident = main;
     let st = &mut *st;
     for info in &mut st.threads {
@@ -371,7 +401,7 @@ fn pin_codes(py: Python<'_>) {
     let Ok(live) = cpython::live_frame_codes(py) else {
         return;
     };
-    let mut st = state();
+    let mut st = state_py(py);
     let st = &mut *st;
     let Some(reader) = st.reader.as_ref() else {
         return;
@@ -396,6 +426,7 @@ fn start_workers() {
         std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
+                block_signals();
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&stop)));
                 if outcome.is_err() {
@@ -411,6 +442,18 @@ fn start_workers() {
         timer,
         helper,
     });
+}
+
+/// callscope's threads take no signals: a signal sent to the process goes to one of the
+/// program's threads, as it would without callscope.
+fn block_signals() {
+    // SAFETY: a zeroed sigset filled by sigfillset; pthread_sigmask changes only the
+    // calling thread's mask.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
 }
 
 /// Stops the timer and helper and waits for them, with the GIL released so that a helper
@@ -475,6 +518,8 @@ fn timer_loop(stop: &AtomicBool) {
 const HELPER_PERIOD: Duration = Duration::from_millis(50);
 
 fn helper_loop(stop: &AtomicBool) {
+    // SAFETY: pthread_self has no preconditions.
+    HELPER_IDENT.store(unsafe { libc::pthread_self() } as u64, Relaxed);
     loop {
         std::thread::park_timeout(HELPER_PERIOD);
         if stop.load(Relaxed) {
@@ -495,21 +540,47 @@ fn helper_loop(stop: &AtomicBool) {
     }
 }
 
+/// Every thread's stack as the sampler reads it from memory, innermost first, as
+/// (ident, [(name, file, line)]): for tests that check it against the interpreter's own
+/// view. Uses a reader of its own, so it works with or without a recording running.
+pub fn read_now(py: Python<'_>) -> Vec<(u64, Vec<(String, String, u32)>)> {
+    let interp = cpython::main_interpreter(py);
+    // SAFETY: `interp` is the live main interpreter.
+    let layout = unsafe { Layout::of(interp) };
+    OwnProcess::refresh_pid();
+    let mut reader = StackReader::new(OwnProcess, layout, interp as u64);
+    let mut read = StackRead::default();
+    reader.read(&mut read);
+    read.threads
+        .iter()
+        .map(|t| {
+            let frames = read.frames[t.frames.clone()]
+                .iter()
+                .map(|f| {
+                    let e = &reader.codes.entries[f.code as usize];
+                    (e.name.clone(), e.file.clone(), e.line(f.offset))
+                })
+                .collect();
+            (t.ident, frames)
+        })
+        .collect()
+}
+
 /// Fork support: the sampler's threads do not survive a fork, and must not be running
 /// (holding the state lock) while the process is copied.
 pub fn before_fork(py: Python<'_>) {
     stop_workers(py);
 }
 
-pub fn after_fork_parent() {
-    if !state().recorders.is_empty() {
+pub fn after_fork_parent(py: Python<'_>) {
+    if !state_py(py).recorders.is_empty() {
         start_workers();
     }
 }
 
-pub fn after_fork_child() {
+pub fn after_fork_child(py: Python<'_>) {
     OwnProcess::refresh_pid();
-    if !state().recorders.is_empty() {
+    if !state_py(py).recorders.is_empty() {
         start_workers();
     }
 }

@@ -43,6 +43,8 @@ pub struct RawFrame {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Gil {
     Held,
+    /// Asleep in `take_gil`, waiting for its turn (see `gil_wait.rs`).
+    Waiting,
     NotHeld,
     /// A free-threaded build.
     #[default]
