@@ -42,11 +42,12 @@ lint:
 test-rust:
 	$(CARGO) test --workspace --locked
 
-# The recorder's tests on every supported CPython, each with its own wheel and venv.
+# The recorder's tests on every supported CPython (and a free-threaded 3.13t, built once
+# from Debian's CPython source into ~/.cache/callscope), each with its own wheel and venv.
 test-python: viewer-template
 	@scripts/setup.sh python
-	@set -e; for py in $$(scripts/recorder.sh pythons); do \
-		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	@set -e; pythons=$$(scripts/recorder.sh pythons); for py in $$pythons; do \
+		v=$$(scripts/recorder.sh version $$py); \
 		echo "== recorder tests on CPython $$v"; \
 		scripts/recorder.sh test-env $$py .tools/py/$$v; \
 		.tools/py/$$v/bin/python -m pytest -q -p no:cacheprovider tests/recorder; \

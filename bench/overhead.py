@@ -1,11 +1,12 @@
-"""Profiler overhead, side by side in one run: each workload plain, under callscope, under
-pyinstrument and under py-spy (when it runs here), all at a 1 ms interval. Medians of
-``--runs`` runs, interleaved so that machine noise hits every profiler alike.
+"""Profiler overhead, side by side in one run: each workload plain, under callscope (at 1 ms
+and at 0.1 ms), under pyinstrument and under py-spy (when it runs here) at 1 ms. Medians
+of ``--runs`` runs, interleaved so that machine noise hits every profiler alike.
 
     .venv/bin/python bench/overhead.py [--runs 5]
 
-Also prints the samples callscope took per second and as a share of those expected, and
-its memory per 100,000 samples.
+Also prints the samples callscope took per second and as a share of those expected, the
+samples each profiler served per thread on the contention workload, the sampler thread's
+CPU time per pass against stack depth, and callscope's memory per 100,000 samples.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
-WORKLOADS = {"call-heavy": HERE / "workloads" / "call_heavy.py", "mixed": HERE / "workloads" / "mixed.py"}
+WORKLOADS = {
+    "call-heavy": HERE / "workloads" / "call_heavy.py",
+    "mixed": HERE / "workloads" / "mixed.py",
+    "contention": HERE / "workloads" / "contention.py",
+}
 PY = sys.executable
 
 
@@ -56,12 +61,14 @@ def commands(workload: Path, tmp: Path, pyspy: Optional[str]) -> Dict[str, List[
         "plain": [PY, str(workload)],
         "callscope": [PY, "-m", "callscope", "-i", "0.001", "-r", "session",
                       "-o", str(tmp / "cs.pyisession"), str(workload)],
+        "callscope@0.1ms": [PY, "-m", "callscope", "-i", "0.0001", "-r", "session",
+                            "-o", str(tmp / "cs10k.pyisession"), str(workload)],
         "pyinstrument": [PY, "-m", "pyinstrument", "-i", "0.001", "-r", "session",
                          "-o", str(tmp / "pyi.json"), str(workload)],
     }  # fmt: skip
     if pyspy:
-        cmds["py-spy"] = [pyspy, "record", "-r", "1000", "-f", "raw", "-o", str(tmp / "spy.txt"),
-                          "--", PY, str(workload)]  # fmt: skip
+        cmds["py-spy"] = [pyspy, "record", "-r", "1000", "--threads", "-f", "raw",
+                          "-o", str(tmp / "spy.txt"), "--", PY, str(workload)]  # fmt: skip
     return cmds
 
 
@@ -74,6 +81,50 @@ def callscope_samples(tmp: Path, workload: Path, interval: float = 0.001) -> Tup
     s = callscope.Session.load(str(out))
     passes = s.counts["samples"]
     return passes / s.duration, passes / (s.duration / interval)
+
+
+def per_thread(tmp: Path, pyspy: Optional[str]) -> None:
+    """Samples each profiler served per thread on the contention workload, at 1 ms."""
+    import json
+
+    import callscope
+
+    workload = WORKLOADS["contention"]
+    cmds = commands(workload, tmp, pyspy)
+    print("contention: samples per thread at 1 ms (ticks expected: duration / 1 ms)")
+    run(cmds["callscope"])
+    s = callscope.Session.load(str(tmp / "cs.pyisession"))
+    counts = ", ".join(f"{t['name']} {t['samples']}" for t in s.threads)
+    print(f"  callscope     {counts}  (duration {s.duration:.2f} s → {s.duration / 0.001:,.0f} ticks)")
+    run(cmds["pyinstrument"])
+    doc = json.loads((tmp / "pyi.json").read_text())
+    records = len(doc.get("frame_records", []))
+    duration = doc.get("duration", 0.0)
+    print(f"  pyinstrument  the profiling thread only: {records} (duration {duration:.2f} s)")
+    if pyspy:
+        spy_out = tmp / "spy.txt"
+        spy_out.unlink(missing_ok=True)
+        _, _, code = run(cmds["py-spy"], check=False)
+        if spy_out.exists() and spy_out.stat().st_size > 0:
+            threads: Dict[str, int] = {}
+            for line in spy_out.read_text().splitlines():
+                stack, _, n = line.rpartition(" ")
+                thread = stack.split(";", 1)[0]
+                threads[thread] = threads.get(thread, 0) + int(n)
+            print("  py-spy        " + ", ".join(f"{k} {v}" for k, v in sorted(threads.items())))
+        else:
+            print(f"  py-spy        crashed (exit status {code})")
+
+
+def cost_by_depth(tmp: Path) -> None:
+    """The sampler thread's CPU time per pass, for one thread at each stack depth."""
+    script = HERE / "workloads" / "deep.py"
+    figures = []
+    for depth in (10, 50, 200):
+        out = subprocess.run([PY, str(script), str(depth), "2", "0.001"], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        figures.append(f"depth {depth}: {float(out.stdout):.1f} µs")
+    print("callscope sampler CPU per pass (2 threads, one at the depth): " + ", ".join(figures))
 
 
 def memory_per_100k(tmp: Path) -> Tuple[float, int]:
@@ -101,7 +152,7 @@ def main() -> None:
 
     print(f"CPython {sys.version.split()[0]}, pyinstrument {pyinstrument.__version__}, "
           f"py-spy {'available' if pyspy else 'not available'}; medians of {args.runs} runs")  # fmt: skip
-    header = f"{'workload':<11} {'profiler':<13} {'median s':>9} {'× plain':>8}"
+    header = f"{'workload':<11} {'profiler':<16} {'median s':>9} {'× plain':>8}"
     print(header)
     print("-" * len(header))
     for name, workload in WORKLOADS.items():
@@ -126,13 +177,15 @@ def main() -> None:
         plain = statistics.median(times["plain"])
         for key in cmds:
             if len(times[key]) < 3:
-                print(f"{name:<11} {key:<13} crashed in {crashes} of {args.runs} runs: no figure")
+                print(f"{name:<11} {key:<16} crashed in {crashes} of {args.runs} runs: no figure")
                 continue
             med = statistics.median(times[key])
             note = f"  (median of the {len(times[key])} runs that did not crash)" if key == "py-spy" and crashes else ""
-            print(f"{name:<11} {key:<13} {med:>9.3f} {med / plain:>7.2f}×{note}")
+            print(f"{name:<11} {key:<16} {med:>9.3f} {med / plain:>7.2f}×{note}")
         rate, share = callscope_samples(tmp, workload)
         print(f"{name:<11} callscope took {rate:,.0f} samples/s ({share:.0%} of expected)")
+    per_thread(tmp, pyspy)
+    cost_by_depth(tmp)
     per_100k, samples = memory_per_100k(tmp)
     print(f"callscope memory: {per_100k / 1e6:.1f} MB per 100k samples "
           f"(peak RSS, {samples:,} samples over 8 s, 9 threads)")  # fmt: skip

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the callscope wheel for one CPython and installs it into a virtualenv.
 #
-#   scripts/recorder.sh pythons              the supported interpreters on this machine
+#   scripts/recorder.sh pythons              the supported interpreters: pyenv's 3.9-3.13 and
+#                                            a free-threaded 3.13t (built once, cached)
 #   scripts/recorder.sh install PYTHON VENV  build the wheel for PYTHON, install it in VENV
 #
 # Each CPython version gets its own cargo target directory, so switching versions does not
@@ -31,12 +32,18 @@ pythons() {
             echo "$found"
         fi
     done
+    scripts/cpython-ft.sh || missing=1
     return $missing
+}
+
+# "3.12", or "3.13t" for a free-threaded build.
+version_of() {
+    "$1" -c 'import sys, sysconfig; print("%d.%d%s" % (*sys.version_info[:2], "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""))'
 }
 
 install() {
     local python="$1" venv="$2" version target wheel
-    version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    version="$(version_of "$python")"
     target="target/py$version"
     if [ ! -x "$venv/bin/python" ]; then
         log "creating $venv (CPython $version)"
@@ -66,7 +73,8 @@ test_env() {
 
 case "${1:-}" in
     pythons) pythons ;;
+    version) version_of "$2" ;;
     install) install "$2" "$3" ;;
     test-env) test_env "$2" "$3" ;;
-    *) log "usage: $0 pythons | install PYTHON VENV | test-env PYTHON VENV"; exit 2 ;;
+    *) log "usage: $0 pythons | version PYTHON | install PYTHON VENV | test-env PYTHON VENV"; exit 2 ;;
 esac

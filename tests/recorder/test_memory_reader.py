@@ -138,7 +138,7 @@ def test_three_cpu_bound_threads_are_each_sampled_at_every_tick():
         if HAS_GIL:
             # One thread holds the GIL at a time; the others wait for it.
             assert 0.1 < t["gil_held"] < 0.7, t
-            assert t["gil_held"] + t["gil_waiting"] > 0.8, t
+            assert t["gil_held"] + t["gil_waiting"] > 0.6, t
     assert c["errors"] == 0
 
 

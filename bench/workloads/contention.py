@@ -1,0 +1,27 @@
+"""Contention: three CPU-bound threads (the main thread and two workers) for the same
+work, each a loop of small pure-Python calls."""
+import threading
+
+
+def step(x):
+    return (x * 31 + 7) % 1_000_003
+
+
+def work(n):
+    x = 1
+    for _ in range(n):
+        x = step(x)
+    return x
+
+
+def main():
+    n = 1_500_000
+    workers = [threading.Thread(target=work, args=(n,), name=f"worker-{i}") for i in (1, 2)]
+    for w in workers:
+        w.start()
+    work(n)
+    for w in workers:
+        w.join()
+
+
+main()
