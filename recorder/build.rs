@@ -7,8 +7,8 @@ fn main() {
     let config = pyo3_build_config::get();
     // The layout of this CPython's structures, from its own headers (see layout.c).
     let python = config
-        .executable()
-        .map(str::to_owned)
+        .executable
+        .clone()
         .or_else(|| std::env::var("PYO3_PYTHON").ok())
         .unwrap_or_else(|| "python3".into());
     let output = Command::new(&python)

@@ -3,7 +3,7 @@
 //! offset without asking the interpreter.
 
 /// A line table in the format of the CPython it was read from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum LineTable {
     /// 3.9 `co_lnotab`: (byte offset delta, signed line delta) pairs.
     Lnotab(Vec<u8>),
@@ -12,6 +12,7 @@ pub enum LineTable {
     /// 3.11+ `co_linetable`: the location table of variable-length entries, each
     /// covering some code units (see CPython's `Objects/locations.md`).
     Locations(Vec<u8>),
+    #[default]
     Missing,
 }
 
@@ -28,12 +29,6 @@ pub struct CodeEntry {
     pub lines: LineTable,
     /// Bytes of bytecode (3.11+, where frames point into it), 0 when not known.
     pub code_len: u32,
-}
-
-impl Default for LineTable {
-    fn default() -> Self {
-        LineTable::Missing
-    }
 }
 
 impl CodeEntry {

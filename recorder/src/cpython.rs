@@ -64,6 +64,9 @@ pub fn threads(py: Python<'_>) -> PyResult<(HashMap<u64, ThreadFacts>, u64)> {
     Ok((out, main))
 }
 
+/// Code objects by address, each with the qualified name of a function that owns it.
+pub type LiveCodes<'py> = HashMap<u64, (Bound<'py, PyAny>, Option<String>)>;
+
 /// The code objects on every thread's stack now (certainly alive).
 pub fn live_frame_codes(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyAny>>> {
     py.import("callscope._calls")?
@@ -74,10 +77,7 @@ pub fn live_frame_codes(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyAny>>> {
 /// The live code objects among `addrs`, found through live references only, each with
 /// the qualified name of a function that owns it. 3.9 and 3.10 code objects have no
 /// qualified name of their own; pyinstrument shows methods as `Class.method`.
-pub fn find_live<'py>(
-    py: Python<'py>,
-    addrs: &[u64],
-) -> PyResult<HashMap<u64, (Bound<'py, PyAny>, Option<String>)>> {
+pub fn find_live<'py>(py: Python<'py>, addrs: &[u64]) -> PyResult<LiveCodes<'py>> {
     py.import("callscope._calls")?
         .call_method1("find_live", (addrs.to_vec(),))?
         .extract()

@@ -32,21 +32,18 @@ pub struct GilWait {
 impl GilWait {
     /// Whether thread `tid` (not holding the GIL) sleeps on an address in `gil`.
     pub fn waiting(&mut self, tid: u64, gil: &Range<u64>, now_us: u64) -> bool {
-        if !self.probes.contains_key(&tid) {
-            let Ok(file) = File::open(format!("/proc/self/task/{tid}/syscall")) else {
-                return false;
-            };
-            self.probes.insert(
-                tid,
-                Probe {
+        let probe = match self.probes.entry(tid) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let Ok(file) = File::open(format!("/proc/self/task/{tid}/syscall")) else {
+                    return false;
+                };
+                e.insert(Probe {
                     file,
                     at_us: 0,
                     waiting: false,
-                },
-            );
-        }
-        let Some(probe) = self.probes.get_mut(&tid) else {
-            return false;
+                })
+            }
         };
         if probe.at_us != 0 && now_us.saturating_sub(probe.at_us) < PROBE_EVERY_US {
             return probe.waiting;

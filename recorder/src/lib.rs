@@ -10,6 +10,7 @@ mod memory;
 mod pysession;
 mod recorder;
 mod sampler;
+mod spool;
 mod stacks;
 
 use callscope_model::Metadata;
@@ -30,13 +31,17 @@ struct Recording {
 impl Recording {
     /// Stops sampling and returns the session.
     fn stop(&self, py: Python<'_>) -> PyResult<PySession> {
-        let mut session = sampler::stop(py, self.id)?;
+        let (mut session, spool) = sampler::stop(py, self.id)?;
         let meta = &mut session.meta;
         meta.cpu_time_us = self
             .start_cpu_us
             .zip(clock::process_cpu_us())
             .map(|(a, b)| b.saturating_sub(a));
         fill_from_sys(py, meta, &self.program)?;
+        if let Some(mut spool) = spool {
+            spool.meta(meta);
+            py.detach(|| spool.flush_all());
+        }
         Ok(PySession::new(session))
     }
 
@@ -48,13 +53,17 @@ impl Recording {
 
 /// Starts sampling every `interval` seconds: every thread (`threads="all"`) or only the
 /// calling thread (`threads="current"`).
+///
+/// With `spool_fd`, the recording is also streamed to that file descriptor as it happens,
+/// for the `callscope` command's launcher (see `Replay`).
 #[pyfunction]
-#[pyo3(signature = (interval = 0.001, program = None, threads = "all"))]
+#[pyo3(signature = (interval = 0.001, program = None, threads = "all", spool_fd = None))]
 fn start(
     py: Python<'_>,
     interval: f64,
     program: Option<String>,
     threads: &str,
+    spool_fd: Option<i32>,
 ) -> PyResult<Recording> {
     if !(interval.is_finite() && (0.000_05..=10.0).contains(&interval)) {
         return Err(pyo3::exceptions::PyValueError::new_err(
@@ -78,19 +87,23 @@ fn start(
     };
     let interval_us = (interval * 1e6).round() as u64;
     let start_time = py.import("time")?.call_method0("time")?.extract::<f64>()?;
-    let meta = Metadata {
+    let mut meta = Metadata {
         start_time,
         interval_us,
         recorder: format!("callscope {}", env!("CARGO_PKG_VERSION")),
         sampling_mode: "memory".into(),
         ..Metadata::default()
     };
+    let program = program.unwrap_or_default();
+    // Known now too, for a stream whose program may not reach the end.
+    fill_from_sys(py, &mut meta, &program)?;
     let start_cpu_us = clock::process_cpu_us();
-    let id = sampler::start(py, meta, filter)?;
+    let spool = spool_fd.map(spool::SpoolWriter::new);
+    let id = sampler::start(py, meta, filter, spool)?;
     Ok(Recording {
         id,
         start_cpu_us,
-        program: program.unwrap_or_default(),
+        program,
     })
 }
 
@@ -135,10 +148,49 @@ fn fill_from_sys(py: Python<'_>, meta: &mut Metadata, program: &str) -> PyResult
     Ok(())
 }
 
+/// The launcher's side of a streamed recording: bytes in, a session out.
+#[pyclass(module = "callscope._native")]
+#[derive(Default)]
+struct Replay {
+    inner: Option<spool::Replay>,
+}
+
+#[pymethods]
+impl Replay {
+    #[new]
+    fn new() -> Self {
+        Replay {
+            inner: Some(spool::Replay::default()),
+        }
+    }
+
+    /// Takes the next bytes read from the stream.
+    fn feed(&mut self, data: &[u8]) -> PyResult<()> {
+        let inner = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("this replay is finished"))?;
+        inner
+            .feed(data)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+    }
+
+    /// Whether the program finished its recording itself (rather than being cut short).
+    #[getter]
+    fn ended(&self) -> bool {
+        self.inner.as_ref().is_some_and(|r| r.ended())
+    }
+
+    /// The session, or None when the program never started recording.
+    fn finish(&mut self) -> Option<PySession> {
+        self.inner.take()?.finish().map(PySession::new)
+    }
+}
+
 /// Every thread's stack read from memory now: `{ident: [(name, file, line), ...]}`,
 /// innermost first. For tests and debugging.
 #[pyfunction]
-fn _read_stacks(py: Python<'_>) -> Vec<(u64, Vec<(String, String, u32)>)> {
+fn _read_stacks(py: Python<'_>) -> Vec<(u64, Vec<sampler::FrameText>)> {
     sampler::read_now(py)
 }
 
@@ -171,6 +223,7 @@ fn empty_viewer(template: &str) -> PyResult<String> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySession>()?;
     m.add_class::<Recording>()?;
+    m.add_class::<Replay>()?;
     m.add("SessionLoadError", m.py().get_type::<SessionLoadError>())?;
     m.add_function(wrap_pyfunction!(start, m)?)?;
     m.add_function(wrap_pyfunction!(empty_viewer, m)?)?;

@@ -15,6 +15,7 @@ use callscope_model::{
 };
 
 pub use crate::code::CodeEntry;
+use crate::spool::SpoolWriter;
 pub use crate::stacks::{Gil, RawFrame};
 
 /// A thread the sampler has seen.
@@ -77,12 +78,16 @@ struct RawStacks {
 }
 
 impl RawStacks {
-    fn intern(&mut self, parent: u32, frame: RawFrame) -> u32 {
+    /// The node's index, and whether it is new.
+    fn intern(&mut self, parent: u32, frame: RawFrame) -> (u32, bool) {
         let next = self.nodes.len() as u32;
-        *self.index.entry((parent, frame)).or_insert_with(|| {
+        let mut new = false;
+        let i = *self.index.entry((parent, frame)).or_insert_with(|| {
             self.nodes.push((parent, frame));
+            new = true;
             next
-        })
+        });
+        (i, new)
     }
 }
 
@@ -114,6 +119,9 @@ pub struct Recorder {
     recorded: Vec<RecordedThread>,
     /// Time of the previous pass: the weight of a thread's first sample starts there.
     last_pass_us: u64,
+    passes: u64,
+    /// Where the recording is streamed as it happens, if it is (see `spool.rs`).
+    pub spool: Option<SpoolWriter>,
 }
 
 impl Recorder {
@@ -126,7 +134,70 @@ impl Recorder {
             by_key: Vec::new(),
             recorded: Vec::new(),
             last_pass_us: start_us,
+            passes: 0,
+            spool: None,
         }
+    }
+
+    pub fn meta(&self) -> &Metadata {
+        &self.meta
+    }
+
+    pub fn set_meta(&mut self, meta: Metadata) {
+        self.meta = meta;
+    }
+
+    pub fn start_us(&self) -> u64 {
+        self.start_us
+    }
+
+    pub fn set_start(&mut self, start_us: u64) {
+        self.start_us = start_us;
+    }
+
+    /// Passes recorded so far (ticks in which this recording took at least one sample).
+    pub fn passes_seen(&self) -> u64 {
+        self.passes
+    }
+
+    /// A node read back from a stream: it must be the next one.
+    pub fn replay_node(&mut self, parent: u32, frame: RawFrame) -> Result<(), &'static str> {
+        if parent as usize > self.stacks.nodes.len() {
+            return Err("a stack node before its parent");
+        }
+        match self.stacks.intern(parent, frame) {
+            (_, true) => Ok(()),
+            (_, false) => Err("a stack node twice"),
+        }
+    }
+
+    /// A sample read back from a stream.
+    #[allow(clippy::too_many_arguments)]
+    pub fn replay_sample(
+        &mut self,
+        key: u32,
+        node: u32,
+        time_us: u64,
+        weight_us: u64,
+        cpu_us: Option<u64>,
+        on_cpu: bool,
+        gil: Gil,
+    ) -> Result<(), &'static str> {
+        if node as usize >= self.stacks.nodes.len() {
+            return Err("a sample of an unknown stack");
+        }
+        if time_us != self.last_pass_us || self.passes == 0 {
+            self.passes += 1;
+            self.last_pass_us = time_us;
+        }
+        let s = &mut self.thread(key).samples;
+        s.stack.push(node);
+        s.time_us.push(time_us);
+        s.weight_us.push(weight_us);
+        s.cpu_us.push(cpu_us);
+        s.on_cpu.push(on_cpu);
+        s.gil.push(gil);
+        Ok(())
     }
 
     pub fn interval_us(&self) -> u64 {
@@ -160,7 +231,11 @@ impl Recorder {
             }
             let mut parent = 0;
             for &frame in capture.frames[t.frames.clone()].iter().rev() {
-                parent = self.stacks.intern(parent, frame) + 1;
+                let (node, new) = self.stacks.intern(parent, frame);
+                if let (true, Some(spool)) = (new, &mut self.spool) {
+                    spool.node(parent, frame);
+                }
+                parent = node + 1;
             }
             let (last_pass_us, start_us) = (self.last_pass_us, self.start_us);
             let recorded = self.thread(t.thread);
@@ -168,21 +243,29 @@ impl Recorder {
             let weight = now - last_us;
             let cpu = match (t.cpu_us, recorded.last_cpu_us) {
                 (Some(now_cpu), Some(before)) => Some(now_cpu.saturating_sub(before)),
+                // The first reading of a thread seen after the start: no span to measure.
+                (Some(_), None) => Some(0),
                 _ => None,
             };
             recorded.last_us = now;
             if t.cpu_us.is_some() {
                 recorded.last_cpu_us = t.cpu_us;
             }
+            let on_cpu = cpu.is_some_and(|c| c * 2 >= weight && c > 0);
             let s = &mut recorded.samples;
             s.stack.push(parent - 1);
             s.time_us.push(now - start_us);
             s.weight_us.push(weight);
             s.cpu_us.push(cpu);
-            s.on_cpu.push(cpu.is_some_and(|c| c * 2 >= weight && c > 0));
+            s.on_cpu.push(on_cpu);
             s.gil.push(t.gil);
+            if let Some(spool) = &mut self.spool {
+                let key = t.thread;
+                spool.sample(key, parent - 1, now - start_us, weight, cpu, on_cpu, t.gil);
+            }
         }
         self.last_pass_us = now;
+        self.passes += 1;
     }
 
     fn thread(&mut self, key: u32) -> &mut RecordedThread {

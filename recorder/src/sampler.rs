@@ -32,6 +32,7 @@ use crate::gil_wait::GilWait;
 use crate::layout::Layout;
 use crate::memory::OwnProcess;
 use crate::recorder::{Capture, CapturedThread, Describe, Recorder, ThreadInfo, Threads};
+use crate::spool::SpoolWriter;
 use crate::stacks::{Gil, StackRead, StackReader};
 
 /// The sampler's clock: microseconds since the first use.
@@ -93,6 +94,8 @@ struct State {
     /// How many of the reader's codes the helper has looked for on the stacks.
     looked_for: usize,
     main_ident: u64,
+    /// How many codes and threads the streamed recordings have been sent.
+    spooled: (usize, usize),
     recorders: Vec<(u64, Recorder, Counts)>,
     next_id: u64,
 }
@@ -126,7 +129,13 @@ struct Workers {
 static WORKERS: Mutex<Option<Workers>> = Mutex::new(None);
 
 /// Starts a recording at `meta.interval_us`; returns its id.
-pub fn start(py: Python<'_>, meta: Metadata, filter: Threads) -> PyResult<u64> {
+/// With `spool`, the recording is also streamed there as it happens (see `spool.rs`).
+pub fn start(
+    py: Python<'_>,
+    meta: Metadata,
+    filter: Threads,
+    spool: Option<SpoolWriter>,
+) -> PyResult<u64> {
     let first = {
         let mut st = state_py(py);
         if st.reader.is_none() {
@@ -144,7 +153,19 @@ pub fn start(py: Python<'_>, meta: Metadata, filter: Threads) -> PyResult<u64> {
         let start = now_us();
         let mut recorder = Recorder::new(meta, start, filter);
         st.sample(start);
+        st.spool_news();
         recorder.baseline(&st.capture, &st.threads);
+        if let Some(mut spool) = spool {
+            spool.meta(recorder.meta());
+            for (i, code) in st.codes().iter().enumerate() {
+                spool.code(i as u32, code);
+            }
+            for (key, thread) in st.threads.iter().enumerate() {
+                spool.thread(key as u32, thread);
+            }
+            spool.flush();
+            recorder.spool = Some(spool);
+        }
         st.next_id += 1;
         let id = st.next_id;
         st.recorders.push((id, recorder, COUNTERS.snapshot()));
@@ -157,8 +178,9 @@ pub fn start(py: Python<'_>, meta: Metadata, filter: Threads) -> PyResult<u64> {
     Ok(id)
 }
 
-/// Stops recording `id` and returns its session.
-pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
+/// Stops recording `id` and returns its session, and the stream it was written to, with
+/// what only the end can tell added (C call names, qualified names, thread names).
+pub fn stop(py: Python<'_>, id: u64) -> PyResult<(Session, Option<SpoolWriter>)> {
     let last = {
         let st = state_py(py);
         if !st.recorders.iter().any(|(i, _, _)| *i == id) {
@@ -178,7 +200,8 @@ pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
         .iter()
         .position(|(i, _, _)| *i == id)
         .ok_or_else(|| PyRuntimeError::new_err("this recording is not running"))?;
-    let (_, recorder, at_start) = st.recorders.remove(pos);
+    let (_, mut recorder, at_start) = st.recorders.remove(pos);
+    let mut spool = recorder.spool.take();
     let now = COUNTERS.snapshot();
     let counts = Counts {
         samples: now.samples - at_start.samples,
@@ -189,7 +212,24 @@ pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
     };
     st.resolve(py, &recorder);
     let mut describe = st.describer(py, &recorder);
+    if let Some(spool) = &mut spool {
+        for ((code, offset), name) in &describe.callees {
+            if let Some(name) = name {
+                spool.callee(*code, *offset, name);
+            }
+        }
+        for (i, code) in describe.codes.iter().enumerate() {
+            spool.name(i as u32, &code.name);
+        }
+        for (key, thread) in st.threads.iter().enumerate() {
+            spool.thread(key as u32, thread);
+        }
+    }
+    let start = recorder.start_us();
     let session = recorder.finish(end, counts, &st.threads, &mut describe);
+    if let Some(spool) = &mut spool {
+        spool.end(end.saturating_sub(start));
+    }
     update_interval(&st);
     if st.recorders.is_empty() {
         // Let the code objects go; the next recording reads them again.
@@ -198,7 +238,7 @@ pub fn stop(py: Python<'_>, id: u64) -> PyResult<Session> {
             ..State::default()
         };
     }
-    Ok(session)
+    Ok((session, spool))
 }
 
 /// The timer serves every running recorder at the smallest interval any of them asked for.
@@ -277,11 +317,37 @@ impl State {
             self.gil_wait.prune(self.gil_wait_pruned_us);
             self.gil_wait_pruned_us = now;
         }
+        self.spool_news();
         let st = &mut *self;
         for (_, recorder, _) in &mut st.recorders {
             recorder.record(&st.capture, &st.threads);
+            if let Some(spool) = &mut recorder.spool {
+                spool.flush();
+            }
         }
         COUNTERS.passes.fetch_add(1, Relaxed);
+    }
+
+    /// Sends code objects and threads seen for the first time to the streamed recordings,
+    /// before any sample that refers to them.
+    fn spool_news(&mut self) {
+        let (codes, threads) = (self.codes().len(), self.threads.len());
+        let (sent_codes, sent_threads) = self.spooled;
+        if (codes, threads) == self.spooled {
+            return;
+        }
+        let entries = self.reader.as_ref().map_or(&[][..], |r| &r.codes.entries);
+        for (_, recorder, _) in &mut self.recorders {
+            if let Some(spool) = &mut recorder.spool {
+                for (i, code) in entries.iter().enumerate().skip(sent_codes) {
+                    spool.code(i as u32, code);
+                }
+                for (key, thread) in self.threads.iter().enumerate().skip(sent_threads) {
+                    spool.thread(key as u32, thread);
+                }
+            }
+        }
+        self.spooled = (codes, threads);
     }
 
     fn codes(&self) -> &[CodeEntry] {
@@ -392,6 +458,15 @@ fn name_threads(py: Python<'_>) {
             info.native_id = info.native_id.or(f.native_id);
         }
         info.is_main = info.ident == main;
+    }
+    if !st.unnamed.is_empty() {
+        for (_, recorder, _) in &mut st.recorders {
+            if let Some(spool) = &mut recorder.spool {
+                for &key in &st.unnamed {
+                    spool.thread(key, &st.threads[key as usize]);
+                }
+            }
+        }
     }
     st.unnamed.clear();
 }
@@ -540,10 +615,13 @@ fn helper_loop(stop: &AtomicBool) {
     }
 }
 
+/// A frame as (name, file, line).
+pub type FrameText = (String, String, u32);
+
 /// Every thread's stack as the sampler reads it from memory, innermost first, as
 /// (ident, [(name, file, line)]): for tests that check it against the interpreter's own
 /// view. Uses a reader of its own, so it works with or without a recording running.
-pub fn read_now(py: Python<'_>) -> Vec<(u64, Vec<(String, String, u32)>)> {
+pub fn read_now(py: Python<'_>) -> Vec<(u64, Vec<FrameText>)> {
     let interp = cpython::main_interpreter(py);
     // SAFETY: `interp` is the live main interpreter.
     let layout = unsafe { Layout::of(interp) };
@@ -580,7 +658,14 @@ pub fn after_fork_parent(py: Python<'_>) {
 
 pub fn after_fork_child(py: Python<'_>) {
     OwnProcess::refresh_pid();
-    if !state_py(py).recorders.is_empty() {
+    let mut st = state_py(py);
+    // The stream belongs to the parent's recording; the child's copy goes on privately.
+    for (_, recorder, _) in &mut st.recorders {
+        recorder.spool = None;
+    }
+    let running = !st.recorders.is_empty();
+    drop(st);
+    if running {
         start_workers();
     }
 }

@@ -222,7 +222,19 @@ impl<M: Memory> StackReader<M> {
                 Some(_) => Gil::NotHeld,
             };
             let start = out.frames.len();
-            match self.walk(&ts, &mut out.frames) {
+            let mut result = self.walk(&ts, &mut out.frames);
+            if result.is_err() {
+                // Most torn reads are a running thread's stack changing between two copies:
+                // read it once more from its thread state.
+                out.frames.truncate(start);
+                result = match self.mem.read(tstate, &mut ts) {
+                    Ok(()) if u64_at(&ts, l.tstate_interp) == self.interp => {
+                        self.walk(&ts, &mut out.frames)
+                    }
+                    _ => Err(Torn::Invalid),
+                };
+            }
+            match result {
                 Ok(()) => out.threads.push(ThreadRead {
                     ident,
                     native_id,

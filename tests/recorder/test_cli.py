@@ -190,3 +190,32 @@ def test_version_and_usage():
     assert proc.stdout.strip() == f"callscope {callscope.__version__}"
     proc = run_callscope()
     assert proc.returncode == 2 and "usage:" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "mode, status, how",
+    [("exit", 3, "os._exit"), ("term", 143, "SIGTERM"), ("hup", 129, "SIGHUP"),
+     ("segv", 139, "SIGSEGV"), ("abort", 134, "SIGABRT")],
+)  # fmt: skip
+def test_a_program_that_dies_still_leaves_its_profile(tmp_path, mode, status, how):
+    # Failed before the launcher: the exit status was kept, the profile lost.
+    out = tmp_path / "p.pyisession"
+    proc = run_callscope("-r", "session", "-o", str(out), "ends.py", mode)
+    assert proc.returncode == status, proc.stderr
+    assert how in proc.stderr
+    s = callscope.Session.load(str(out))
+    assert 0.15 < main_totals(s)["busy"] < 0.5, main_totals(s)
+
+
+def test_a_signal_to_callscope_reaches_the_program_and_the_profile_is_kept(tmp_path):
+    out = tmp_path / "p.pyisession"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "callscope", "-r", "session", "-o", str(out), "ends.py", "wait"],
+        cwd=SCRIPTS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "SIGTERM" in err
+    assert main_totals(callscope.Session.load(str(out)))["busy"] > 0.15

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import IO, Any, Dict, List, NoReturn, Optional, Tuple
 
-from callscope import __version__, history
+from callscope import __version__, history, launcher
 from callscope._native import Session, SessionLoadError
 from callscope.profiler import Profiler, stream_supports_color, stream_supports_unicode
 from callscope.renderers import BY_NAME, HTMLRenderer, Renderer, TextRenderer
@@ -279,6 +279,17 @@ def main(argv: Optional[List[str]] = None) -> NoReturn:
         sys.exit(0)
 
     assert target is not None
+    spool_fd = launcher.child_spool_fd()
+    if spool_fd is None:
+        # The launcher: the program runs in a child that streams its recording here.
+        session, exit_code, note = launcher.run(argv)
+        if session is None:
+            sys.exit(exit_code)
+        if note:
+            print(f"callscope: {note}", file=sys.stderr)
+        finish(renderer, session, args)
+        sys.exit(exit_code)
+
     try:
         run = target.prepare()
     except TargetError as e:
@@ -286,6 +297,7 @@ def main(argv: Optional[List[str]] = None) -> NoReturn:
         sys.exit(e.exit_code)
 
     profiler = Profiler(interval=args.interval)
+    profiler._spool_fd = spool_fd
     exit_code = 0
     try:
         profiler.start(target_description=target.description)
@@ -303,22 +315,26 @@ def main(argv: Optional[List[str]] = None) -> NoReturn:
         print_program_exception(e)
         exit_code = 1
     finally:
-        session = profiler.stop()
-
+        profiler.stop()
     sys.stdout.flush()
+    sys.exit(exit_code)
+
+
+def finish(renderer: Renderer, session: Session, args: argparse.Namespace) -> None:
+    """Writes the output the options ask for; keeps the session for --load-prev."""
+    sys.stdout.flush()
+    ident = None
     if args.outfile is None:
         try:
             ident = history.save(session)
         except OSError as e:
             print(f"callscope: could not keep the session for --load-prev: {e}", file=sys.stderr)
-            ident = None
     write_output(renderer, session, args.outfile)
-    if args.outfile is None and ident is not None:
+    if ident is not None:
         print(
             f"callscope: to view this session again: callscope --load-prev {ident} [options]",
             file=sys.stderr,
         )
-    sys.exit(exit_code)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,8 @@ class Profiler:
         self._recording: Optional[Any] = None
         self._owner: Optional[int] = None
         self._last_session: Optional[Session] = None
+        # Set by the `callscope` command's child: where its recording is streamed.
+        self._spool_fd: Optional[int] = None
 
     @property
     def interval(self) -> float:
@@ -99,7 +101,9 @@ class Profiler:
         """Starts sampling, from any thread."""
         if self._recording is not None:
             raise RuntimeError("this Profiler is already running; call stop() first")
-        self._recording = _native.start(self._interval, target_description, self._threads)
+        self._recording = _native.start(
+            self._interval, target_description, self._threads, self._spool_fd
+        )
         self._owner = threading.get_ident()
         _running.add(self)
 

@@ -247,7 +247,7 @@ impl Renderer<'_> {
             ""
         };
         let end = if color.is_empty() { "" } else { c.end };
-        let file = plain(&self.code.short_file(func));
+        let file = plain(self.code.short_file(func));
         let line = self.session.function(func).first_line;
         match (file.is_empty(), line) {
             (true, _) => format!("{color}{name}{end}"),
