@@ -91,6 +91,20 @@ impl RawStacks {
     }
 }
 
+/// One sample as recorded and as streamed: times relative to the recording's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawSample {
+    /// Index into the sampler's thread table.
+    pub key: u32,
+    /// Raw stack node.
+    pub node: u32,
+    pub time_us: u64,
+    pub weight_us: u64,
+    pub cpu_us: Option<u64>,
+    pub on_cpu: bool,
+    pub gil: Gil,
+}
+
 #[derive(Default)]
 struct Column {
     stack: Vec<u32>,
@@ -99,6 +113,17 @@ struct Column {
     cpu_us: Vec<Option<u64>>,
     on_cpu: Vec<bool>,
     gil: Vec<Gil>,
+}
+
+impl Column {
+    fn push(&mut self, r: &RawSample) {
+        self.stack.push(r.node);
+        self.time_us.push(r.time_us);
+        self.weight_us.push(r.weight_us);
+        self.cpu_us.push(r.cpu_us);
+        self.on_cpu.push(r.on_cpu);
+        self.gil.push(r.gil);
+    }
 }
 
 struct RecordedThread {
@@ -172,31 +197,15 @@ impl Recorder {
     }
 
     /// A sample read back from a stream.
-    #[allow(clippy::too_many_arguments)]
-    pub fn replay_sample(
-        &mut self,
-        key: u32,
-        node: u32,
-        time_us: u64,
-        weight_us: u64,
-        cpu_us: Option<u64>,
-        on_cpu: bool,
-        gil: Gil,
-    ) -> Result<(), &'static str> {
-        if node as usize >= self.stacks.nodes.len() {
+    pub fn replay_sample(&mut self, sample: &RawSample) -> Result<(), &'static str> {
+        if sample.node as usize >= self.stacks.nodes.len() {
             return Err("a sample of an unknown stack");
         }
-        if time_us != self.last_pass_us || self.passes == 0 {
+        if sample.time_us != self.last_pass_us || self.passes == 0 {
             self.passes += 1;
-            self.last_pass_us = time_us;
+            self.last_pass_us = sample.time_us;
         }
-        let s = &mut self.thread(key).samples;
-        s.stack.push(node);
-        s.time_us.push(time_us);
-        s.weight_us.push(weight_us);
-        s.cpu_us.push(cpu_us);
-        s.on_cpu.push(on_cpu);
-        s.gil.push(gil);
+        self.thread(sample.key).samples.push(sample);
         Ok(())
     }
 
@@ -251,17 +260,18 @@ impl Recorder {
             if t.cpu_us.is_some() {
                 recorded.last_cpu_us = t.cpu_us;
             }
-            let on_cpu = cpu.is_some_and(|c| c * 2 >= weight && c > 0);
-            let s = &mut recorded.samples;
-            s.stack.push(parent - 1);
-            s.time_us.push(now - start_us);
-            s.weight_us.push(weight);
-            s.cpu_us.push(cpu);
-            s.on_cpu.push(on_cpu);
-            s.gil.push(t.gil);
+            let sample = RawSample {
+                key: t.thread,
+                node: parent - 1,
+                time_us: now - start_us,
+                weight_us: weight,
+                cpu_us: cpu,
+                on_cpu: cpu.is_some_and(|c| c * 2 >= weight && c > 0),
+                gil: t.gil,
+            };
+            recorded.samples.push(&sample);
             if let Some(spool) = &mut self.spool {
-                let key = t.thread;
-                spool.sample(key, parent - 1, now - start_us, weight, cpu, on_cpu, t.gil);
+                spool.sample(&sample);
             }
         }
         self.last_pass_us = now;

@@ -16,7 +16,7 @@ use callscope_model::{Counts, Metadata, Session};
 use thiserror::Error;
 
 use crate::code::{CodeEntry, LineTable};
-use crate::recorder::{Describe, Gil, RawFrame, Recorder, ThreadInfo, Threads};
+use crate::recorder::{Describe, Gil, RawFrame, RawSample, Recorder, ThreadInfo, Threads};
 
 const META: u8 = b'M';
 const CODE: u8 = b'C';
@@ -172,25 +172,15 @@ impl SpoolWriter {
         b.push(f.in_call as u8);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn sample(
-        &mut self,
-        key: u32,
-        node: u32,
-        time_us: u64,
-        weight_us: u64,
-        cpu_us: Option<u64>,
-        on_cpu: bool,
-        gil: Gil,
-    ) {
+    pub fn sample(&mut self, r: &RawSample) {
         let b = &mut self.buf;
         b.push(SAMPLE);
-        put_u32(b, key);
-        put_u32(b, node);
-        put_u64(b, time_us);
-        put_u64(b, weight_us);
-        put_u64(b, cpu_us.unwrap_or(u64::MAX));
-        b.push(on_cpu as u8 | gil_code(gil) << 1);
+        put_u32(b, r.key);
+        put_u32(b, r.node);
+        put_u64(b, r.time_us);
+        put_u64(b, r.weight_us);
+        put_u64(b, r.cpu_us.unwrap_or(u64::MAX));
+        b.push(r.on_cpu as u8 | gil_code(r.gil) << 1);
     }
 
     pub fn callee(&mut self, code: u32, offset: i32, name: &str) {
@@ -385,15 +375,15 @@ impl Replay {
                     .recorder
                     .as_mut()
                     .ok_or_else(|| bad("samples before start"))?;
-                r.replay_sample(
+                r.replay_sample(&RawSample {
                     key,
                     node,
                     time_us,
                     weight_us,
-                    (cpu != u64::MAX).then_some(cpu),
-                    flags & 1 != 0,
-                    gil_of(flags >> 1),
-                )
+                    cpu_us: (cpu != u64::MAX).then_some(cpu),
+                    on_cpu: flags & 1 != 0,
+                    gil: gil_of(flags >> 1),
+                })
                 .map_err(bad)?;
                 self.last_time_us = self.last_time_us.max(time_us);
             }
@@ -571,7 +561,15 @@ mod tests {
             buf: Vec::new(),
             fd: -1,
         };
-        w.sample(0, 0, 1, 1, None, false, Gil::None);
+        w.sample(&RawSample {
+            key: 0,
+            node: 0,
+            time_us: 1,
+            weight_us: 1,
+            cpu_us: None,
+            on_cpu: false,
+            gil: Gil::None,
+        });
         assert!(replay.feed(&w.buf).is_err());
         assert!(Replay::default().finish().is_none());
     }
