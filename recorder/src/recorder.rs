@@ -33,7 +33,8 @@ pub struct ThreadInfo {
 pub struct CapturedThread {
     /// Index into the sampler's thread table.
     pub thread: u32,
-    /// The thread's CPU clock at the pass, when readable.
+    /// The thread's CPU clock at the pass, when read in this pass (the sampler reads it
+    /// less often than it samples; see `sampler.rs`).
     pub cpu_us: Option<u64>,
     pub gil: Gil,
     pub frames: Range<usize>,
@@ -130,6 +131,10 @@ struct RecordedThread {
     key: u32,
     last_us: u64,
     last_cpu_us: Option<u64>,
+    /// When the CPU clock was last read, and whether the thread was on a CPU since the
+    /// reading before: carried by the samples until the next reading.
+    last_cpu_at_us: u64,
+    on_cpu: bool,
     samples: Column,
 }
 
@@ -225,8 +230,10 @@ impl Recorder {
     pub fn baseline(&mut self, capture: &Capture, threads: &[ThreadInfo]) {
         for t in &capture.threads {
             if self.wants(t.thread, threads) {
+                let at = capture.time_us;
                 let recorded = self.thread(t.thread);
                 recorded.last_cpu_us = t.cpu_us;
+                recorded.last_cpu_at_us = at;
             }
         }
     }
@@ -250,8 +257,15 @@ impl Recorder {
             let recorded = self.thread(t.thread);
             let last_us = recorded.last_us.max(last_pass_us.min(now));
             let weight = now - last_us;
+            // CPU time is booked at the samples where the clock was read, for the whole
+            // span since the previous reading; the samples in between carry none.
             let cpu = match (t.cpu_us, recorded.last_cpu_us) {
-                (Some(now_cpu), Some(before)) => Some(now_cpu.saturating_sub(before)),
+                (Some(now_cpu), Some(before)) => {
+                    let used = now_cpu.saturating_sub(before);
+                    let span = now.saturating_sub(recorded.last_cpu_at_us).max(1);
+                    recorded.on_cpu = used > 0 && used * 2 >= span;
+                    Some(used)
+                }
                 // The first reading of a thread seen after the start: no span to measure.
                 (Some(_), None) => Some(0),
                 _ => None,
@@ -259,14 +273,16 @@ impl Recorder {
             recorded.last_us = now;
             if t.cpu_us.is_some() {
                 recorded.last_cpu_us = t.cpu_us;
+                recorded.last_cpu_at_us = now;
             }
+            let on_cpu = recorded.on_cpu;
             let sample = RawSample {
                 key: t.thread,
                 node: parent - 1,
                 time_us: now - start_us,
                 weight_us: weight,
                 cpu_us: cpu,
-                on_cpu: cpu.is_some_and(|c| c * 2 >= weight && c > 0),
+                on_cpu,
                 gil: t.gil,
             };
             recorded.samples.push(&sample);
@@ -290,6 +306,8 @@ impl Recorder {
                     key,
                     last_us: self.last_pass_us,
                     last_cpu_us: None,
+                    last_cpu_at_us: self.last_pass_us,
+                    on_cpu: false,
                     samples: Column::default(),
                 });
                 self.by_key[i] = Some(self.recorded.len() - 1);

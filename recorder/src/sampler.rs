@@ -71,6 +71,11 @@ static COUNTERS: Counters = Counters {
     torn: AtomicU64::new(0),
 };
 static INTERVAL_US: AtomicU64 = AtomicU64::new(1_000);
+/// How often a thread's CPU clock is read. Reading another thread's CPU clock costs about
+/// 60 µs here (the kernel brings a running thread's time up to date), far more than reading
+/// its whole stack, so it is read every 10 ms rather than at every tick.
+const CPU_READ_EVERY_US: u64 = 10_000;
+
 /// The helper's `pthread_t`: while it holds the GIL it runs Python code of callscope's,
 /// which is not the program's and is not sampled.
 static HELPER_IDENT: AtomicU64 = AtomicU64::new(0);
@@ -89,6 +94,8 @@ struct State {
     thread_keys: HashMap<(u64, u64), u32>,
     /// Threads whose name `threading` has not been asked for yet.
     unnamed: Vec<u32>,
+    /// When each thread's CPU clock was last read.
+    cpu_read_at: Vec<u64>,
     /// Strong references to code objects in the reader's cache, by code index.
     pinned: HashMap<u32, Py<PyAny>>,
     /// How many of the reader's codes the helper has looked for on the stacks.
@@ -283,11 +290,18 @@ impl State {
                     });
                     self.thread_keys.insert(key, i);
                     self.unnamed.push(i);
+                    self.cpu_read_at.push(0);
                     i
                 }
             };
             let native_id = self.threads[index as usize].native_id;
-            let cpu_us = native_id.and_then(clock::thread_cpu_us);
+            let cpu_us =
+                if now.saturating_sub(self.cpu_read_at[index as usize]) >= CPU_READ_EVERY_US {
+                    self.cpu_read_at[index as usize] = now;
+                    native_id.and_then(clock::thread_cpu_us)
+                } else {
+                    None
+                };
             let gil_state = match (t.gil, native_id) {
                 (Gil::NotHeld, Some(tid)) if self.gil_wait.waiting(tid, &gil, now) => Gil::Waiting,
                 (g, _) => g,

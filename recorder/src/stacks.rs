@@ -272,20 +272,27 @@ impl<M: Memory> StackReader<M> {
         Some(if locked != 0 { holder } else { 0 })
     }
 
-    fn walk(&mut self, ts: &[u8], out: &mut Vec<RawFrame>) -> Result<(), Torn> {
-        let l = self.layout;
-        let mut frame = u64_at(ts, l.tstate_frame);
+    /// The innermost frame of a thread, from its thread state's bytes.
+    fn current_frame(&self, ts: &[u8]) -> Result<u64, Torn> {
+        let l = &self.layout;
+        let frame = u64_at(ts, l.tstate_frame);
         if l.cframe_current_frame != NONE && frame != 0 {
             // 3.11, 3.12: the thread state points at a C-level frame record.
-            frame = self.mem.read_u64(frame + l.cframe_current_frame)?;
+            return Ok(self.mem.read_u64(frame + l.cframe_current_frame)?);
         }
+        Ok(frame)
+    }
+
+    fn walk(&mut self, ts: &[u8], out: &mut Vec<RawFrame>) -> Result<(), Torn> {
+        let l = self.layout;
+        let frame = self.current_frame(ts)?;
         if frame == 0 {
             return Ok(());
         }
         match l.frame_kind() {
             FrameKind::Object => self.walk_objects(frame, out),
             FrameKind::Interpreter => {
-                self.copy_chunk(u64_at(ts, l.tstate_datastack_chunk));
+                self.copy_chunk(u64_at(ts, l.tstate_datastack_chunk), frame);
                 let result = self.walk_interpreter(frame, out);
                 for chunk in self.chunks.drain(..) {
                     self.spare.push(chunk.bytes);
@@ -379,12 +386,27 @@ impl<M: Memory> StackReader<M> {
         result
     }
 
-    /// Copies the thread's newest data stack chunk, so that most frames need no read.
-    fn copy_chunk(&mut self, addr: u64) {
+    /// Copies a data stack chunk, so that most frames need no read of their own. When the
+    /// innermost frame `top` lies in it, only the part up to that frame is copied: the
+    /// frames above it are free space.
+    fn copy_chunk(&mut self, addr: u64, top: u64) {
         if addr == 0 {
             return;
         }
         let mut bytes = self.spare.pop().unwrap_or_default();
+        let used = top.wrapping_sub(addr).wrapping_add(self.layout.frame_size);
+        if top > addr && used <= MAX_CHUNK_BYTES as u64 {
+            bytes.resize(used as usize, 0);
+            if self.mem.read(addr, &mut bytes).is_ok() {
+                let previous = u64_at(&bytes, 0);
+                self.chunks.push(Chunk {
+                    addr,
+                    bytes,
+                    previous,
+                });
+                return;
+            }
+        }
         bytes.resize(MIN_CHUNK_BYTES, 0);
         if self.mem.read(addr, &mut bytes).is_err() {
             self.spare.push(bytes);
@@ -423,7 +445,7 @@ impl<M: Memory> StackReader<M> {
                 break;
             }
             let before = self.chunks.len();
-            self.copy_chunk(previous);
+            self.copy_chunk(previous, 0);
             if self.chunks.len() == before {
                 break;
             }

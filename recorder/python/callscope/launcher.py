@@ -10,6 +10,7 @@ reach the program, so only signals sent by a process are forwarded.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import signal
@@ -51,6 +52,12 @@ def run(argv: List[str]) -> Tuple[Optional[Session], int, Optional[str]]:
     program never started recording), the exit status to pass on, and how the program
     ended when it did not exit by itself."""
     read_end, write_end = os.pipe()
+    # A larger pipe, so that the child is never holding samples the pipe could not take
+    # when it dies (the first ticks send every code object the program has imported).
+    try:
+        fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except OSError:
+        pass
     waited = FORWARDED | {signal.SIGCHLD}
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, waited)
     try:
