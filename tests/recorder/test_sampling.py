@@ -25,7 +25,7 @@ def test_every_thread_is_profiled_under_its_name(profile_script):
     assert "crunch" not in totals["MainThread"]
     # A thread started before the worker, waiting in sleep, is there too.
     assert totals["early-waiter"]["waiter"] > 0.1
-    # The main thread sits in join() while the worker runs: the watchdog samples it there.
+    # The main thread sits in join() while the worker runs, and is sampled there.
     assert totals["MainThread"]["main"] > 0.9 * totals["cpu-worker"]["crunch"]
     by_name = {t["name"]: t for t in s.threads}
     assert by_name["cpu-worker"]["cpu_time"] > 0.5 * by_name["cpu-worker"]["wall_time"]

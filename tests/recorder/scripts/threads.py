@@ -18,7 +18,7 @@ def main():
     before.start()
     worker = threading.Thread(target=crunch, args=(3_000_000,), name="cpu-worker")
     worker.start()
-    # The main thread blocks in join (a wait that SA_RESTART resumes): the watchdog samples.
+    # The main thread blocks in join while the worker runs.
     worker.join()
     before.join()
     # Short-lived threads that exit while sampling runs.
