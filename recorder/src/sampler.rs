@@ -114,6 +114,21 @@ fn state() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Held through a whole start or stop, so that "the first recording starts the workers"
+/// and "the last one stops them" hold when threads start and stop recordings at once.
+static LIFECYCLE: Mutex<()> = Mutex::new(());
+
+/// Like [`state_py`], for [`LIFECYCLE`].
+fn lifecycle(py: Python<'_>) -> MutexGuard<'static, ()> {
+    loop {
+        match LIFECYCLE.try_lock() {
+            Ok(guard) => return guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => py.detach(|| drop(LIFECYCLE.lock())),
+        }
+    }
+}
+
 /// The state lock, for a thread holding the GIL. The holder of the lock may be running
 /// Python code (at the end of a recording) and need the GIL back to finish, so the GIL is
 /// released while waiting.
@@ -143,6 +158,7 @@ pub fn start(
     filter: Threads,
     spool: Option<SpoolWriter>,
 ) -> PyResult<u64> {
+    let _life = lifecycle(py);
     let first = {
         let mut st = state_py(py);
         if st.reader.is_none() {
@@ -188,6 +204,7 @@ pub fn start(
 /// Stops recording `id` and returns its session, and the stream it was written to, with
 /// what only the end can tell added (C call names, qualified names, thread names).
 pub fn stop(py: Python<'_>, id: u64) -> PyResult<(Session, Option<SpoolWriter>)> {
+    let _life = lifecycle(py);
     let last = {
         let st = state_py(py);
         if !st.recorders.iter().any(|(i, _, _)| *i == id) {
@@ -509,6 +526,11 @@ fn pin_codes(py: Python<'_>) {
 }
 
 fn start_workers() {
+    let mut workers = WORKERS.lock().unwrap_or_else(|p| p.into_inner());
+    // Two first recordings started at once on two threads: one set of workers.
+    if workers.is_some() {
+        return;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let spawn = |name: &str, body: fn(&AtomicBool)| {
         let stop = stop.clone();
@@ -526,7 +548,7 @@ fn start_workers() {
     };
     let timer = spawn("callscope-timer", timer_loop);
     let helper = spawn("callscope-helper", helper_loop);
-    *WORKERS.lock().unwrap_or_else(|p| p.into_inner()) = Some(Workers {
+    *workers = Some(Workers {
         stop,
         timer,
         helper,
