@@ -63,6 +63,23 @@ pub trait Describe {
     fn callee(&mut self, code: u32, offset: i32) -> Option<String>;
 }
 
+/// The [`Describe`] of a recording: the code table, and the C call names asked for
+/// (from the interpreter at the end, or read back from a stream).
+pub struct CodeNames<'a> {
+    pub codes: &'a [CodeEntry],
+    pub callees: HashMap<(u32, i32), String>,
+}
+
+impl Describe for CodeNames<'_> {
+    fn code(&self, code: u32) -> &CodeEntry {
+        &self.codes[code as usize]
+    }
+
+    fn callee(&mut self, code: u32, offset: i32) -> Option<String> {
+        self.callees.get(&(code, offset)).cloned()
+    }
+}
+
 /// Which threads a recording keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Threads {

@@ -31,7 +31,7 @@ use crate::cpython;
 use crate::gil_wait::GilWait;
 use crate::layout::Layout;
 use crate::memory::OwnProcess;
-use crate::recorder::{Capture, CapturedThread, Describe, Recorder, ThreadInfo, Threads};
+use crate::recorder::{Capture, CapturedThread, CodeNames, Recorder, ThreadInfo, Threads};
 use crate::spool::SpoolWriter;
 use crate::stacks::{Gil, StackRead, StackReader};
 
@@ -238,9 +238,7 @@ pub fn stop(py: Python<'_>, id: u64) -> PyResult<(Session, Option<SpoolWriter>)>
     let mut describe = st.describer(py, &recorder);
     if let Some(spool) = &mut spool {
         for ((code, offset), name) in &describe.callees {
-            if let Some(name) = name {
-                spool.callee(*code, *offset, name);
-            }
+            spool.callee(*code, *offset, name);
         }
         for (i, code) in describe.codes.iter().enumerate() {
             spool.name(i as u32, &code.name);
@@ -436,7 +434,7 @@ impl State {
     }
 
     /// The names of the C functions at every call site `recorder` saw, asked once.
-    fn describer<'a>(&'a self, py: Python<'_>, recorder: &Recorder) -> Describer<'a> {
+    fn describer<'a>(&'a self, py: Python<'_>, recorder: &Recorder) -> CodeNames<'a> {
         let mut by_code: HashMap<u32, Vec<i32>> = HashMap::new();
         for (code, offset) in recorder.call_sites() {
             by_code.entry(code).or_default().push(offset);
@@ -448,29 +446,16 @@ impl State {
             };
             if let Ok(names) = cpython::callees(py, obj, &offsets) {
                 for (offset, name) in offsets.into_iter().zip(names) {
-                    callees.insert((code, offset), name);
+                    if let Some(name) = name {
+                        callees.insert((code, offset), name);
+                    }
                 }
             }
         }
-        Describer {
+        CodeNames {
             codes: self.codes(),
             callees,
         }
-    }
-}
-
-struct Describer<'a> {
-    codes: &'a [CodeEntry],
-    callees: HashMap<(u32, i32), Option<String>>,
-}
-
-impl Describe for Describer<'_> {
-    fn code(&self, code: u32) -> &CodeEntry {
-        &self.codes[code as usize]
-    }
-
-    fn callee(&mut self, code: u32, offset: i32) -> Option<String> {
-        self.callees.get(&(code, offset)).cloned().flatten()
     }
 }
 

@@ -16,7 +16,7 @@ use callscope_model::{Counts, Metadata, Session};
 use thiserror::Error;
 
 use crate::code::{CodeEntry, LineTable};
-use crate::recorder::{Describe, Gil, RawFrame, RawSample, Recorder, ThreadInfo, Threads};
+use crate::recorder::{CodeNames, Gil, RawFrame, RawSample, Recorder, ThreadInfo, Threads};
 
 const META: u8 = b'M';
 const CODE: u8 = b'C';
@@ -419,33 +419,18 @@ impl Replay {
             ..counts
         };
         recorder.set_start(0);
-        let mut describe = Described {
+        let mut describe = CodeNames {
             codes: &self.codes,
-            callees: &self.callees,
+            callees: self.callees,
         };
         Some(recorder.finish(end, counts, &self.threads, &mut describe))
-    }
-}
-
-struct Described<'a> {
-    codes: &'a [CodeEntry],
-    callees: &'a HashMap<(u32, i32), String>,
-}
-
-impl Describe for Described<'_> {
-    fn code(&self, code: u32) -> &CodeEntry {
-        &self.codes[code as usize]
-    }
-
-    fn callee(&mut self, code: u32, offset: i32) -> Option<String> {
-        self.callees.get(&(code, offset)).cloned()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recorder::{Capture, CapturedThread};
+    use crate::recorder::{Capture, CapturedThread, Describe};
 
     struct Codes(Vec<CodeEntry>);
 
