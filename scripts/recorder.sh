@@ -62,12 +62,18 @@ install() {
         --force-reinstall --no-deps "$wheel"
 }
 
-# A venv per supported version with pytest and the freshly built wheel.
+# A venv per supported version with pytest, the frameworks the integrations are tested
+# with (tests/recorder/requirements.txt, pinned) and the freshly built wheel.
 test_env() {
-    local python="$1" venv="$2"
+    local python="$1" venv="$2" requirements=tests/recorder/requirements.txt stamp
     install "$python" "$venv"
     if ! "$venv/bin/python" -c "import pytest, sys; sys.exit(pytest.__version__ != '$PYTEST_VERSION')" 2>/dev/null; then
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pytest==$PYTEST_VERSION"
+    fi
+    stamp="$venv/.requirements"
+    if ! cmp -s "$requirements" "$stamp"; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$stamp"
     fi
 }
 

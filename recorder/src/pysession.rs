@@ -104,6 +104,14 @@ impl PySession {
             .map_err(|e| load_error("session data", e))
     }
 
+    /// `first` followed by `second` (pyinstrument's `Session.combine`): the second's
+    /// samples after the first's, threads matched by id, durations and counts summed.
+    #[staticmethod]
+    fn combine(py: Python<'_>, first: &PySession, second: &PySession) -> Self {
+        let (a, b) = (Arc::clone(&first.inner), Arc::clone(&second.inner));
+        PySession::new(py.detach(|| callscope_model::combine::combine(&a, &b)))
+    }
+
     /// The session in `format`: "callscope" (gzip, bytes), "pyinstrument" (session JSON),
     /// "speedscope", "collapsed" or "json" (the processed call tree).
     #[pyo3(signature = (format = "callscope"))]

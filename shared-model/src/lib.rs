@@ -22,6 +22,7 @@
 //! assert!(text.contains("work"));
 //! ```
 
+pub mod combine;
 pub mod error;
 pub mod flame;
 pub mod format;

@@ -15,6 +15,8 @@ import pytest
 
 import callscope
 
+pytest_plugins = ["pytester"]
+
 HERE = Path(__file__).resolve().parent
 SCRIPTS = HERE / "scripts"
 FIXTURES = HERE.parent / "fixtures" / "pyinstrument"

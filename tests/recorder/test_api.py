@@ -38,6 +38,41 @@ def test_context_manager_and_rendering(tmp_path):
     assert again.python_version == s.python_version != ""
 
 
+def busy(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def parse():
+    busy(0.06)
+
+
+def render():
+    busy(0.06)
+
+
+def test_consecutive_start_stop_pairs_build_one_session():
+    p = Profiler(interval=0.0005)
+    p.start()
+    parse()
+    first = p.stop()
+    time.sleep(0.2)  # not profiled: left out of the session
+    p.start()
+    render()
+    both = p.stop()
+    assert p.last_session is both
+    totals = main_totals(both)
+    assert totals["parse"] > 0.04 and totals["render"] > 0.04
+    assert both.sample_count > first.sample_count
+    assert first.duration < both.duration < first.duration + 0.15
+    p.reset()
+    p.start()
+    render()
+    fresh = p.stop()
+    assert "parse" not in main_totals(fresh) and "render" in main_totals(fresh)
+
+
 def test_misuse_gets_clear_errors():
     p = Profiler()
     with pytest.raises(RuntimeError, match="nothing recorded"):

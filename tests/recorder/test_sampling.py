@@ -14,7 +14,8 @@ def test_sleep_time_is_split_as_the_program_slept(profile_script):
     assert abs(t["main"] - s.duration) < 0.05
     counts = s.counts
     assert counts["errors"] == 0
-    assert s.sample_count >= 0.9 * s.duration / s.interval, (s.sample_count, s.duration)
+    # A pass per tick, but for ticks the scheduler of a loaded machine delays.
+    assert s.sample_count >= 0.6 * s.duration / s.interval, (s.sample_count, s.duration)
 
 
 def test_every_thread_is_profiled_under_its_name(profile_script):

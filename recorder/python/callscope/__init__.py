@@ -14,3 +14,10 @@ from callscope.decorator import profile
 from callscope.profiler import Profiler
 
 __all__ = ["Profiler", "Session", "SessionLoadError", "profile", "__version__"]
+
+
+def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+    """``%load_ext callscope``: the ``%callscope`` and ``%%callscope`` magics."""
+    from callscope.magic import load_ipython_extension as load
+
+    load(ipython)

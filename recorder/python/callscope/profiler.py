@@ -108,18 +108,24 @@ class Profiler:
         _running.add(self)
 
     def stop(self) -> Session:
-        """Stops sampling and returns the session (also kept as ``last_session``)."""
+        """Stops sampling and returns the session (also kept as ``last_session``): every
+        start/stop pair since the Profiler was made or :meth:`reset` is in it."""
         if self._recording is None:
             raise RuntimeError("this Profiler is not running")
         if threading.get_ident() != self._owner:
             raise RuntimeError("stop() must be called from the thread that called start()")
         recording, self._recording = self._recording, None
         _running.discard(self)
-        self._last_session = recording.stop()
-        return self._last_session
+        session = recording.stop()
+        if self._last_session is not None:
+            # Consecutive start/stop pairs build one session, as pyinstrument's do.
+            session = Session.combine(self._last_session, session)
+        self._last_session = session
+        return session
 
     def reset(self) -> None:
-        """Stops if running and forgets the last session."""
+        """Stops if running and forgets what was recorded: the next start() begins a new
+        session."""
         if self._recording is not None:
             self.stop()
         self._last_session = None

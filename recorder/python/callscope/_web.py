@@ -1,0 +1,110 @@
+"""What the web middlewares share: when a request is profiled, and what becomes of its
+profile (the HTML report as the response, a session file in a directory, or both).
+
+The Django, WSGI and ASGI middlewares differ only in how they read a request and send a
+response; the decisions and the files are made here, once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Optional, Union
+from urllib.parse import parse_qs
+
+from callscope.profiler import Profiler
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def asks_for_profile(query_string: Union[str, bytes], url_argument: str) -> bool:
+    """Whether the query names ``url_argument`` (``?profile``, ``?profile=1``, ...)."""
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    return url_argument in parse_qs(query_string, keep_blank_values=True)
+
+
+def session_file_name(method: str, path: str, when: Optional[float] = None) -> str:
+    """``20261202T104512.123-GET-orders_42.pyisession``: sorts by time, says what was asked.
+    Only letters, digits, ``.``, ``_`` and ``-`` come from the request."""
+    when = time.time() if when is None else when
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
+    where = _UNSAFE.sub("_", path.strip("/"))[:80].strip("._") or "root"
+    what = _UNSAFE.sub("_", method.upper())[:16] or "REQUEST"
+    return f"{stamp}-{what}-{where}.pyisession"
+
+
+class RequestProfile:
+    """One request's profiler, and what to do with its session when the request ends.
+
+    ``show`` means the response is replaced by the HTML report; ``profile_dir`` (when set)
+    keeps every profiled request's session there.
+    """
+
+    def __init__(
+        self,
+        *,
+        show: bool,
+        profile_dir: Optional[str],
+        interval: float,
+        async_mode: str = "disabled",
+        threads: str = "current",
+    ) -> None:
+        self.show = show
+        self.profile_dir = profile_dir
+        self.profiler = Profiler(interval=interval, async_mode=async_mode, threads=threads)
+
+    @classmethod
+    def for_request(
+        cls,
+        *,
+        asked: bool,
+        allowed: bool,
+        profile_dir: Optional[str],
+        interval: float,
+        async_mode: str = "disabled",
+        threads: str = "current",
+    ) -> Optional["RequestProfile"]:
+        """The profile to take of a request, or ``None`` when it is not profiled."""
+        show = asked and allowed
+        if not show and not profile_dir:
+            return None
+        return cls(
+            show=show,
+            profile_dir=profile_dir,
+            interval=interval,
+            async_mode=async_mode,
+            threads=threads,
+        )
+
+    def start(self, description: str) -> None:
+        self.profiler.start(target_description=description)
+
+    def finish(self, method: str, path: str) -> Optional[str]:
+        """Stops the profiler, saves the session when a directory is set, and returns the
+        HTML report when the response is to be replaced by it."""
+        session = self.profiler.stop()
+        if self.profile_dir:
+            save(session, self.profile_dir, session_file_name(method, path))
+        if self.show:
+            from callscope import report
+
+            return report.report(session)
+        return None
+
+
+def save(session, directory: str, name: str) -> str:
+    """Writes ``session`` as ``directory/name``, never over another request's file."""
+    os.makedirs(directory, exist_ok=True)
+    stem, ext = os.path.splitext(name)
+    for n in range(1, 1000):
+        path = os.path.join(directory, name if n == 1 else f"{stem}-{n}{ext}")
+        try:
+            # O_EXCL: two requests in the same millisecond get two files.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            continue
+        session.save(path)
+        return path
+    raise FileExistsError(f"too many sessions named {name} in {directory}")
