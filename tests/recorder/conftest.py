@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List
@@ -64,6 +65,13 @@ def thread_totals(session: callscope.Session) -> Dict[str, Dict[str, float]]:
                 per_func[func] += weight / 1e6
         totals[name] = dict(per_func)
     return totals
+
+
+def busy(seconds: float) -> None:
+    """Keeps the CPU busy for ``seconds`` of wall time."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 def main_totals(session: callscope.Session) -> Dict[str, float]:

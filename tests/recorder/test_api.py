@@ -9,7 +9,7 @@ import pytest
 import callscope
 from callscope import Profiler
 from callscope.renderers import SpeedscopeRenderer
-from conftest import main_totals
+from conftest import busy, main_totals
 
 
 def sleepy():
@@ -36,12 +36,6 @@ def test_context_manager_and_rendering(tmp_path):
     again = callscope.Session.load(str(path))
     assert again.sample_count == s.sample_count and again.duration == s.duration
     assert again.python_version == s.python_version != ""
-
-
-def busy(seconds):
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
 
 
 def parse():
@@ -106,17 +100,11 @@ def _raises(fn):
     return None
 
 
-def _busy(seconds):
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        sum(range(200))
-
-
 def _request(name, seconds, out, barrier):
     """What a per-request middleware does: a Profiler of its own thread only."""
     barrier.wait()
     with Profiler(interval=0.0005, threads="current") as p:
-        _busy(seconds)
+        busy(seconds)
     out[name] = p.last_session
 
 

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import re
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,13 +14,7 @@ import pytest
 
 import callscope
 from callscope._web import session_file_name
-from conftest import thread_totals
-
-
-def busy(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
+from conftest import busy, thread_totals
 
 
 def render_orders() -> str:

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs
 
 from callscope.profiler import Profiler
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: What a file name made from a request or a test id may not contain.
+UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def asks_for_profile(query_string: Union[str, bytes], url_argument: str) -> bool:
@@ -30,8 +31,8 @@ def session_file_name(method: str, path: str, when: Optional[float] = None) -> s
     Only letters, digits, ``.``, ``_`` and ``-`` come from the request."""
     when = time.time() if when is None else when
     stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
-    where = _UNSAFE.sub("_", path.strip("/"))[:80].strip("._") or "root"
-    what = _UNSAFE.sub("_", method.upper())[:16] or "REQUEST"
+    where = UNSAFE_IN_NAMES.sub("_", path.strip("/"))[:80].strip("._") or "root"
+    what = UNSAFE_IN_NAMES.sub("_", method.upper())[:16] or "REQUEST"
     return f"{stamp}-{what}-{where}.pyisession"
 
 

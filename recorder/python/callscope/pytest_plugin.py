@@ -11,15 +11,12 @@ of the run the slowest profiled tests' trees are printed (``--callscope-top N``,
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+from callscope._web import UNSAFE_IN_NAMES
 from callscope.profiler import Profiler
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
 
 def pytest_addoption(parser: Any) -> None:
     group = parser.getgroup("callscope", "profiling with callscope")
@@ -50,7 +47,7 @@ def pytest_configure(config: Any) -> None:
 
 def file_stem(nodeid: str) -> str:
     """``tests/test_api.py::test_x[a-1]`` → ``tests_test_api.py_test_x_a-1_``."""
-    return _UNSAFE.sub("_", nodeid)[:150] or "test"
+    return UNSAFE_IN_NAMES.sub("_", nodeid)[:150] or "test"
 
 
 class CallscopePlugin:
