@@ -1,6 +1,8 @@
 """Profiler overhead, side by side in one run: each workload plain, under callscope (at 1 ms
-and at 0.1 ms), under pyinstrument and under py-spy (when it runs here) at 1 ms. Medians
-of ``--runs`` runs, interleaved so that machine noise hits every profiler alike.
+and at 0.1 ms), under pyinstrument and under py-spy (when it runs here) at 1 ms; and an
+asyncio workload profiled from inside its task with ``async_mode="enabled"`` by callscope
+and pyinstrument. Medians of ``--runs`` runs, interleaved so that machine noise hits
+every profiler alike.
 
     .venv/bin/python bench/overhead.py [--runs 5]
 
@@ -27,6 +29,11 @@ WORKLOADS = {
     "call-heavy": HERE / "workloads" / "call_heavy.py",
     "mixed": HERE / "workloads" / "mixed.py",
     "contention": HERE / "workloads" / "contention.py",
+}
+# Profiled through the Profiler API from inside a task (async_mode="enabled"): the script
+# takes the profiler's module name, or "none".
+API_WORKLOADS = {
+    "async": HERE / "workloads" / "async_tasks.py",
 }
 PY = sys.executable
 
@@ -70,6 +77,11 @@ def commands(workload: Path, tmp: Path, pyspy: Optional[str]) -> Dict[str, List[
         cmds["py-spy"] = [pyspy, "record", "-r", "1000", "--threads", "-f", "raw",
                           "-o", str(tmp / "spy.txt"), "--", PY, str(workload)]  # fmt: skip
     return cmds
+
+
+def api_commands(workload: Path) -> Dict[str, List[str]]:
+    return {name: [PY, str(workload), module] for name, module in
+            (("plain", "none"), ("callscope", "callscope"), ("pyinstrument", "pyinstrument"))}  # fmt: skip
 
 
 def callscope_samples(tmp: Path, workload: Path, interval: float = 0.001) -> Tuple[float, float]:
@@ -155,8 +167,9 @@ def main() -> None:
     header = f"{'workload':<11} {'profiler':<16} {'median s':>9} {'× plain':>8}"
     print(header)
     print("-" * len(header))
-    for name, workload in WORKLOADS.items():
-        cmds = commands(workload, tmp, pyspy)
+    for name, workload in {**WORKLOADS, **API_WORKLOADS}.items():
+        api = name in API_WORKLOADS
+        cmds = api_commands(workload) if api else commands(workload, tmp, pyspy)
         times: Dict[str, List[float]] = {k: [] for k in cmds}
         crashes = 0
         for _ in range(args.runs):
@@ -182,6 +195,8 @@ def main() -> None:
             med = statistics.median(times[key])
             note = f"  (median of the {len(times[key])} runs that did not crash)" if key == "py-spy" and crashes else ""
             print(f"{name:<11} {key:<16} {med:>9.3f} {med / plain:>7.2f}×{note}")
+        if api:
+            continue
         rate, share = callscope_samples(tmp, workload)
         print(f"{name:<11} callscope took {rate:,.0f} samples/s ({share:.0%} of expected)")
     per_thread(tmp, pyspy)

@@ -24,6 +24,13 @@
 #include "internal/pycore_frame.h"
 #endif
 #include "internal/pycore_gil.h"
+#include "internal/pycore_context.h"
+#include "internal/pycore_hamt.h"
+#if PY_VERSION_HEX >= 0x030D0000
+#include "internal/pycore_genobject.h"
+#else
+#include <opcode.h>
+#endif
 
 #define NONE UINT64_MAX
 
@@ -92,7 +99,95 @@ struct callscope_layout {
      * sleeps on. */
     uint64_t gil_start;
     uint64_t gil_size;
+
+    /* Async tasks (tasks.rs): the thread's current contextvars.Context, its variables
+     * (an immutable HAMT) and the HAMT's nodes. */
+    uint64_t tstate_context;
+    uint64_t context_vars;
+    uint64_t hamt_root;
+    uint64_t hamt_bitmap_bitmap;
+    uint64_t hamt_bitmap_array;
+    uint64_t hamt_array_array;
+    /* A coroutine's frame: 3.9/3.10 a PyFrameObject pointer, 3.11+ the frame inside it. */
+    uint64_t gen_frame;
+    uint64_t gen_frame_state;
+    /* gi_frame_state values as the byte holds them (NONE is -1 as a 64-bit number):
+     * suspended, and (3.13+) suspended inside an await. */
+    uint64_t frame_state_suspended;
+    uint64_t frame_state_yield_from;
+    /* Where a suspended frame's value stack ends: 3.9 a pointer (f_stacktop), 3.10 a
+     * depth from f_valuestack (f_stackdepth), 3.11-3.13 an index into localsplus. */
+    uint64_t frame_stacktop;
+    uint64_t frame_valuestack;
+    /* 3.9: f_executing; 3.10: f_state. */
+    uint64_t frame_state;
+    uint64_t code_code;
+    /* The instruction after a suspended await: 3.9/3.10 YIELD_FROM; 3.11/3.12 RESUME
+     * (and its quickened or instrumented twin) with an argument of 2 or more. */
+    uint64_t op_yield_from;
+    uint64_t op_resume;
+    uint64_t op_resume_alt;
+    uint64_t coro_type;
+    uint64_t gen_type;
+    uint64_t context_type;
 };
+
+/* The nodes of Python/hamt.c, which no header declares; their layout has not changed
+ * since contextvars came in 3.7. */
+typedef struct {
+    PyObject_VAR_HEAD
+    uint32_t b_bitmap;
+    PyObject *b_array[1];
+} callscope_hamt_bitmap;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *a_array[32];
+    Py_ssize_t a_count;
+} callscope_hamt_array;
+
+static void task_layout(struct callscope_layout *l) {
+    l->tstate_context = offsetof(PyThreadState, context);
+    l->context_vars = offsetof(PyContext, ctx_vars);
+    l->hamt_root = offsetof(PyHamtObject, h_root);
+    l->hamt_bitmap_bitmap = offsetof(callscope_hamt_bitmap, b_bitmap);
+    l->hamt_bitmap_array = offsetof(callscope_hamt_bitmap, b_array);
+    l->hamt_array_array = offsetof(callscope_hamt_array, a_array);
+    l->coro_type = (uint64_t)(uintptr_t)&PyCoro_Type;
+    l->gen_type = (uint64_t)(uintptr_t)&PyGen_Type;
+    l->context_type = (uint64_t)(uintptr_t)&PyContext_Type;
+#if PY_VERSION_HEX >= 0x030B0000
+    l->gen_frame = offsetof(PyGenObject, gi_iframe);
+    l->gen_frame_state = offsetof(PyGenObject, gi_frame_state);
+    l->frame_state_suspended = (uint8_t)FRAME_SUSPENDED;
+#if PY_VERSION_HEX < 0x030E0000
+    l->frame_stacktop = offsetof(_PyInterpreterFrame, stacktop);
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    l->frame_state_yield_from = (uint8_t)FRAME_SUSPENDED_YIELD_FROM;
+#else
+    l->op_resume = RESUME;
+#if PY_VERSION_HEX >= 0x030C0000
+    l->op_resume_alt = INSTRUMENTED_RESUME;
+#else
+    l->op_resume_alt = RESUME_QUICK;
+#endif
+#endif
+#else
+    l->gen_frame = offsetof(PyGenObject, gi_frame);
+    l->frame_valuestack = offsetof(PyFrameObject, f_valuestack);
+    l->code_code = offsetof(PyCodeObject, co_code);
+    l->op_yield_from = YIELD_FROM;
+#if PY_VERSION_HEX >= 0x030A0000
+    l->frame_stacktop = offsetof(PyFrameObject, f_stackdepth);
+    l->frame_state = offsetof(PyFrameObject, f_state);
+    l->frame_state_suspended = (uint8_t)FRAME_SUSPENDED;
+#else
+    l->frame_stacktop = offsetof(PyFrameObject, f_stacktop);
+    l->frame_state = offsetof(PyFrameObject, f_executing);
+#endif
+#endif
+}
 
 static uint64_t mask_shift(uint64_t mask) {
     uint64_t shift = 0;
@@ -149,6 +244,7 @@ void callscope_layout(PyInterpreterState *interp, struct callscope_layout *l) {
     l->unicode_type = (uint64_t)(uintptr_t)&PyUnicode_Type;
     l->bytes_type = (uint64_t)(uintptr_t)&PyBytes_Type;
     l->tuple_type = (uint64_t)(uintptr_t)&PyTuple_Type;
+    task_layout(l);
 
 #if PY_VERSION_HEX >= 0x030D0000
     const _Py_DebugOffsets *d = &_PyRuntime.debug_offsets;

@@ -64,6 +64,27 @@ pub struct Layout {
     pub gil_holder: u64,
     pub gil_start: u64,
     pub gil_size: u64,
+
+    pub tstate_context: u64,
+    pub context_vars: u64,
+    pub hamt_root: u64,
+    pub hamt_bitmap_bitmap: u64,
+    pub hamt_bitmap_array: u64,
+    pub hamt_array_array: u64,
+    pub gen_frame: u64,
+    pub gen_frame_state: u64,
+    pub frame_state_suspended: u64,
+    pub frame_state_yield_from: u64,
+    pub frame_stacktop: u64,
+    pub frame_valuestack: u64,
+    pub frame_state: u64,
+    pub code_code: u64,
+    pub op_yield_from: u64,
+    pub op_resume: u64,
+    pub op_resume_alt: u64,
+    pub coro_type: u64,
+    pub gen_type: u64,
+    pub context_type: u64,
 }
 
 /// How a thread's frames are chained.

@@ -12,10 +12,11 @@ mod recorder;
 mod sampler;
 mod spool;
 mod stacks;
+mod tasks;
 
 use callscope_model::Metadata;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyTuple};
 
 pub use pysession::{PySession, SessionLoadError};
 
@@ -25,6 +26,9 @@ struct Recording {
     id: u64,
     start_cpu_us: Option<u64>,
     program: String,
+    /// An async-mode recording's objects, whose addresses the timer reads: alive until the
+    /// recording is dropped.
+    _watched: Option<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -56,14 +60,21 @@ impl Recording {
 ///
 /// With `spool_fd`, the recording is also streamed to that file descriptor as it happens,
 /// for the `callscope` command's launcher (see `Replay`).
+///
+/// With `watch`, an async-mode recording of the calling thread's event loop (see
+/// `tasks.rs`): `(var, token, coro, code, strict, (small_context, large_context))`, the
+/// context variable whose tuple holds `token` in the profiled context, the coroutine of the
+/// task that started it (or None), the code where the profiled part of a stack begins,
+/// whether the mode is strict, and two probe contexts for the types of the HAMT's nodes.
 #[pyfunction]
-#[pyo3(signature = (interval = 0.001, program = None, threads = "all", spool_fd = None))]
+#[pyo3(signature = (interval = 0.001, program = None, threads = "all", spool_fd = None, watch = None))]
 fn start(
     py: Python<'_>,
     interval: f64,
     program: Option<String>,
     threads: &str,
     spool_fd: Option<i32>,
+    watch: Option<Bound<'_, PyTuple>>,
 ) -> PyResult<Recording> {
     if !(interval.is_finite() && (0.000_05..=10.0).contains(&interval)) {
         return Err(pyo3::exceptions::PyValueError::new_err(
@@ -99,11 +110,41 @@ fn start(
     fill_from_sys(py, &mut meta, &program)?;
     let start_cpu_us = clock::process_cpu_us();
     let spool = spool_fd.map(spool::SpoolWriter::new);
-    let id = sampler::start(py, meta, filter, spool)?;
+    let request = watch.as_ref().map(|w| watch_request(py, w)).transpose()?;
+    let id = sampler::start(py, meta, filter, spool, request)?;
     Ok(Recording {
         id,
         start_cpu_us,
         program,
+        _watched: watch.map(|w| w.into_any().unbind()),
+    })
+}
+
+fn watch_request(py: Python<'_>, w: &Bound<'_, PyTuple>) -> PyResult<sampler::WatchRequest> {
+    type Any<'py> = Bound<'py, PyAny>;
+    type Fields<'py> = (
+        Any<'py>,
+        Any<'py>,
+        Any<'py>,
+        Any<'py>,
+        bool,
+        (Any<'py>, Any<'py>),
+    );
+    let (var, token, coro, code, strict, (small, large)): Fields = w.extract()?;
+    let addr = |o: &Bound<PyAny>| o.as_ptr() as u64;
+    let thread: u64 = py
+        .import("threading")?
+        .call_method0("get_ident")?
+        .extract()?;
+    Ok(sampler::WatchRequest {
+        thread,
+        var: addr(&var),
+        var_hash: tasks::hamt_hash(var.hash()? as i64),
+        token: addr(&token),
+        coro: if coro.is_none() { 0 } else { addr(&coro) },
+        anchor_code: addr(&code),
+        strict,
+        probes: (addr(&small), addr(&large)),
     })
 }
 

@@ -17,6 +17,26 @@ use callscope_model::{
 pub use crate::code::CodeEntry;
 use crate::spool::SpoolWriter;
 pub use crate::stacks::{Gil, RawFrame};
+use crate::tasks::{View, Watch};
+
+/// The code index of the `[await]` frame: a profiled task waiting.
+pub const AWAIT_CODE: u32 = u32::MAX;
+/// The code index of `[out-of-context]`: the loop running outside the profiled context
+/// (`async_mode="strict"`).
+pub const OUT_OF_CONTEXT_CODE: u32 = u32::MAX - 1;
+
+/// Does this code index stand for a pseudo frame rather than a code object?
+pub fn is_pseudo(code: u32) -> bool {
+    code >= OUT_OF_CONTEXT_CODE
+}
+
+fn pseudo(code: u32) -> RawFrame {
+    RawFrame {
+        code,
+        offset: 0,
+        in_call: false,
+    }
+}
 
 /// A thread the sampler has seen.
 #[derive(Clone, Debug, Default)]
@@ -109,6 +129,61 @@ impl RawStacks {
     }
 }
 
+/// The stacks of an async-mode recording's thread, rewritten as pyinstrument's are: while
+/// the profiled task awaits, the samples show where it waits, under `[await]`, wherever the
+/// loop is meanwhile.
+struct AsyncStacks {
+    watch: Watch,
+    /// The frames outside the profiled task's (the event loop's), innermost first, and the
+    /// task's own frame, as last seen running.
+    prefix: Vec<RawFrame>,
+    anchor_frame: Option<RawFrame>,
+}
+
+impl AsyncStacks {
+    /// Learns where the profiled code sits on a stack that runs it.
+    fn learn(&mut self, frames: &[RawFrame]) {
+        let Some(anchor) = self.watch.anchor else {
+            return;
+        };
+        if let Some(i) = frames.iter().rposition(|f| f.code == anchor) {
+            self.prefix.clear();
+            self.prefix.extend_from_slice(&frames[i + 1..]);
+            self.anchor_frame = Some(RawFrame {
+                in_call: false,
+                ..frames[i]
+            });
+        }
+    }
+
+    /// The stack to record instead of `frames`, into `out`; false to record `frames`.
+    fn rewrite(
+        &mut self,
+        frames: &[RawFrame],
+        view: Option<&View>,
+        out: &mut Vec<RawFrame>,
+    ) -> bool {
+        out.clear();
+        match view {
+            None | Some(View::InContext) => {
+                self.learn(frames);
+                return false;
+            }
+            Some(View::Awaiting(chain)) => {
+                out.push(pseudo(AWAIT_CODE));
+                out.extend_from_slice(chain);
+            }
+            Some(View::Elsewhere) if self.watch.strict => {
+                out.push(pseudo(OUT_OF_CONTEXT_CODE));
+                out.extend(self.anchor_frame);
+            }
+            Some(View::Elsewhere) => return false,
+        }
+        out.extend_from_slice(&self.prefix);
+        true
+    }
+}
+
 /// One sample as recorded and as streamed: times relative to the recording's start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawSample {
@@ -167,6 +242,8 @@ pub struct Recorder {
     /// Time of the previous pass: the weight of a thread's first sample starts there.
     last_pass_us: u64,
     passes: u64,
+    async_stacks: Option<AsyncStacks>,
+    rewritten: Vec<RawFrame>,
     /// Where the recording is streamed as it happens, if it is (see `spool.rs`).
     pub spool: Option<SpoolWriter>,
 }
@@ -182,8 +259,31 @@ impl Recorder {
             recorded: Vec::new(),
             last_pass_us: start_us,
             passes: 0,
+            async_stacks: None,
+            rewritten: Vec::new(),
             spool: None,
         }
+    }
+
+    /// Makes this an async-mode recording of `watch.thread`.
+    pub fn set_watch(&mut self, watch: Watch) {
+        self.async_stacks = Some(AsyncStacks {
+            watch,
+            prefix: Vec::new(),
+            anchor_frame: None,
+        });
+    }
+
+    pub fn watch(&self) -> Option<&Watch> {
+        self.async_stacks.as_ref().map(|a| &a.watch)
+    }
+
+    fn is_watched(&self, key: u32, threads: &[ThreadInfo]) -> bool {
+        self.async_stacks.as_ref().is_some_and(|a| {
+            threads
+                .get(key as usize)
+                .is_some_and(|t| t.ident == a.watch.thread)
+        })
     }
 
     pub fn meta(&self) -> &Metadata {
@@ -246,6 +346,11 @@ impl Recorder {
     /// since then; no samples are recorded from this pass.
     pub fn baseline(&mut self, capture: &Capture, threads: &[ThreadInfo]) {
         for t in &capture.threads {
+            if self.is_watched(t.thread, threads) {
+                if let Some(a) = &mut self.async_stacks {
+                    a.learn(&capture.frames[t.frames.clone()]);
+                }
+            }
             if self.wants(t.thread, threads) {
                 let at = capture.time_us;
                 let recorded = self.thread(t.thread);
@@ -256,14 +361,24 @@ impl Recorder {
     }
 
     /// Records one pass: a sample for every captured thread that had Python frames.
-    pub fn record(&mut self, capture: &Capture, threads: &[ThreadInfo]) {
+    /// `view` is what an async-mode recording's thread was doing (see `tasks.rs`).
+    pub fn record(&mut self, capture: &Capture, threads: &[ThreadInfo], view: Option<&View>) {
         let now = capture.time_us.max(self.last_pass_us);
+        let mut rewritten = std::mem::take(&mut self.rewritten);
         for t in &capture.threads {
             if t.frames.is_empty() || !self.wants(t.thread, threads) {
                 continue;
             }
+            let mut frames = &capture.frames[t.frames.clone()];
+            if self.is_watched(t.thread, threads) {
+                if let Some(a) = &mut self.async_stacks {
+                    if a.rewrite(frames, view, &mut rewritten) {
+                        frames = &rewritten;
+                    }
+                }
+            }
             let mut parent = 0;
-            for &frame in capture.frames[t.frames.clone()].iter().rev() {
+            for &frame in frames.iter().rev() {
                 let (node, new) = self.stacks.intern(parent, frame);
                 if let (true, Some(spool)) = (new, &mut self.spool) {
                     spool.node(parent, frame);
@@ -309,6 +424,7 @@ impl Recorder {
         }
         self.last_pass_us = now;
         self.passes += 1;
+        self.rewritten = rewritten;
     }
 
     fn thread(&mut self, key: u32) -> &mut RecordedThread {
@@ -353,6 +469,17 @@ impl Recorder {
         let mut stacks: Vec<(StackId, bool)> = Vec::with_capacity(self.stacks.nodes.len());
         for &(parent, frame) in &self.stacks.nodes {
             let parent = parent.checked_sub(1).map(|p| stacks[p as usize].0);
+            if is_pseudo(frame.code) {
+                let name = if frame.code == AWAIT_CODE {
+                    "[await]"
+                } else {
+                    "[out-of-context]"
+                };
+                let func = b.function(name, "", 0, FunctionKind::Pseudo);
+                let pseudo_frame = b.frame(func, 0);
+                stacks.push((b.stack(parent, pseudo_frame), false));
+                continue;
+            }
             let entry = describe.code(frame.code);
             let line = entry.line(frame.offset);
             let func = *funcs.entry(frame.code).or_insert_with(|| {
@@ -516,6 +643,7 @@ mod tests {
         r.record(
             &capture(2_000, &[(0, Some(850), Gil::Held, main_work)]),
             &threads,
+            None,
         );
         // The worker appears in the third pass: its first sample stands for the time since
         // the previous pass, not since the session started.
@@ -528,6 +656,7 @@ mod tests {
                 ],
             ),
             &threads,
+            None,
         );
         let s = r.finish(6_000, Counts::default(), &threads, &mut codes);
         assert_eq!(s.meta.duration_us, 5_000);
@@ -565,10 +694,12 @@ mod tests {
         r.record(
             &capture(1_000, &[(0, None, Gil::NotHeld, &[(2, 8), (1, 8), (0, 0)])]),
             &threads,
+            None,
         );
         r.record(
             &capture(2_000, &[(0, None, Gil::NotHeld, &[(1, 8), (0, 0)])]),
             &threads,
+            None,
         );
         let s = r.finish(2_000, Counts::default(), &threads, &mut codes);
         let t = &s.threads[0];
@@ -595,10 +726,63 @@ mod tests {
                 ],
             ),
             &threads,
+            None,
         );
         let s = r.finish(1_000, Counts::default(), &threads, &mut codes);
         assert_eq!(s.threads.len(), 1);
         assert_eq!(s.threads[0].name, "worker");
+    }
+
+    #[test]
+    fn an_async_recording_shows_where_its_task_waits() {
+        let (mut codes, threads) = (codes(), threads());
+        let watch = |strict| Watch {
+            thread: 1,
+            var: 0,
+            var_hash: 0,
+            token: 0,
+            coro: 0,
+            anchor: Some(1),
+            strict,
+        };
+        let running: &[(u32, i32)] = &[(2, 4), (1, 2), (0, 0)];
+        let idle: &[(u32, i32)] = &[(3, 0), (0, 6)];
+        let waiting_at = vec![RawFrame {
+            code: 1,
+            offset: 8,
+            in_call: false,
+        }];
+        for strict in [false, true] {
+            let mut r = Recorder::new(Metadata::default(), 0, Threads::All);
+            r.set_watch(watch(strict));
+            let views = [
+                View::InContext,
+                View::Awaiting(waiting_at.clone()),
+                View::Elsewhere,
+            ];
+            for (i, view) in views.iter().enumerate() {
+                let stack = if i == 0 { running } else { idle };
+                let pass = capture(1_000 * (i as u64 + 1), &[(0, None, Gil::None, stack)]);
+                r.record(&pass, &threads, Some(view));
+            }
+            let s = r.finish(3_000, Counts::default(), &threads, &mut codes);
+            let t = &s.threads[0];
+            assert_eq!(names(&s, t.samples.stack[0]), ["<module>", "main", "work"]);
+            // Awaiting: the task's frames under the loop's, wherever the loop is meanwhile.
+            assert_eq!(
+                names(&s, t.samples.stack[1]),
+                ["<module>", "main", "[await]"]
+            );
+            let out_of_context = names(&s, t.samples.stack[2]);
+            if strict {
+                assert_eq!(out_of_context, ["<module>", "main", "[out-of-context]"]);
+            } else {
+                assert_eq!(out_of_context, ["<module>", "helper"]);
+            }
+            let wait = s.frame(*s.stack_frames(t.samples.stack[1]).last().unwrap());
+            assert_eq!(s.function(wait.func).kind, FunctionKind::Pseudo);
+            s.validate().unwrap();
+        }
     }
 
     #[test]
@@ -611,6 +795,7 @@ mod tests {
                 &[(0, None, Gil::None, &[(1, 2)]), (1, None, Gil::None, &[])],
             ),
             &threads,
+            None,
         );
         threads[0].name = "renamed".into();
         let s = r.finish(1_000, Counts::default(), &threads, &mut codes);

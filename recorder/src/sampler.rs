@@ -34,6 +34,21 @@ use crate::memory::OwnProcess;
 use crate::recorder::{Capture, CapturedThread, CodeNames, Recorder, ThreadInfo, Threads};
 use crate::spool::SpoolWriter;
 use crate::stacks::{Gil, StackRead, StackReader};
+use crate::tasks::{self, HamtTypes, Watch};
+
+/// An async-mode recording's request: what `tasks::Watch` needs, as live objects' addresses
+/// (the caller keeps the objects alive until the recording stops).
+pub struct WatchRequest {
+    pub thread: u64,
+    pub var: u64,
+    pub var_hash: u32,
+    pub token: u64,
+    pub coro: u64,
+    pub anchor_code: u64,
+    pub strict: bool,
+    /// Two contexts whose HAMT roots are a bitmap node and an array node.
+    pub probes: (u64, u64),
+}
 
 /// The sampler's clock: microseconds since the first use.
 fn now_us() -> u64 {
@@ -105,6 +120,7 @@ struct State {
     spooled: (usize, usize),
     recorders: Vec<(u64, Recorder, Counts)>,
     next_id: u64,
+    hamt: HamtTypes,
 }
 
 static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
@@ -157,6 +173,7 @@ pub fn start(
     meta: Metadata,
     filter: Threads,
     spool: Option<SpoolWriter>,
+    watch: Option<WatchRequest>,
 ) -> PyResult<u64> {
     let _life = lifecycle(py);
     let first = {
@@ -175,6 +192,26 @@ pub fn start(
         let mut st = state_py(py);
         let start = now_us();
         let mut recorder = Recorder::new(meta, start, filter);
+        if let Some(w) = watch {
+            let st = &mut *st;
+            if let Some(reader) = st.reader.as_mut() {
+                if let (Some(bitmap), Some(array)) = (
+                    tasks::root_type(reader, w.probes.0),
+                    tasks::root_type(reader, w.probes.1),
+                ) {
+                    st.hamt = HamtTypes { bitmap, array };
+                }
+                recorder.set_watch(Watch {
+                    thread: w.thread,
+                    var: w.var,
+                    var_hash: w.var_hash,
+                    token: w.token,
+                    coro: w.coro,
+                    anchor: reader.code_index(w.anchor_code),
+                    strict: w.strict,
+                });
+            }
+        }
         st.sample(start);
         st.spool_news();
         recorder.baseline(&st.capture, &st.threads);
@@ -349,7 +386,16 @@ impl State {
         self.spool_news();
         let st = &mut *self;
         for (_, recorder, _) in &mut st.recorders {
-            recorder.record(&st.capture, &st.threads);
+            let view = match (recorder.watch(), st.reader.as_mut()) {
+                (Some(w), Some(reader)) => st
+                    .read
+                    .threads
+                    .iter()
+                    .find(|t| t.ident == w.thread)
+                    .and_then(|t| tasks::view(reader, &st.hamt, w, t.context)),
+                _ => None,
+            };
+            recorder.record(&st.capture, &st.threads, view.as_ref());
             if let Some(spool) = &mut recorder.spool {
                 spool.flush();
             }

@@ -344,7 +344,7 @@ impl Replay {
                 let code = need!(c.u32());
                 let offset = need!(c.u32()) as i32;
                 let in_call = need!(c.u8()) != 0;
-                if code as usize >= self.codes.len() {
+                if code as usize >= self.codes.len() && !crate::recorder::is_pseudo(code) {
                     return Err(bad("a frame of an unknown code object"));
                 }
                 let r = self
@@ -497,9 +497,9 @@ mod tests {
         w.thread(0, &threads[0]);
         let mut r = Recorder::new(meta, 1_000, Threads::All);
         r.spool = Some(w);
-        r.record(&capture(2_000, &[(1, 4), (0, 2)]), &threads);
-        r.record(&capture(3_000, &[(1, 6), (0, 2)]), &threads);
-        r.record(&capture(4_000, &[(0, 2)]), &threads);
+        r.record(&capture(2_000, &[(1, 4), (0, 2)]), &threads, None);
+        r.record(&capture(3_000, &[(1, 6), (0, 2)]), &threads, None);
+        r.record(&capture(4_000, &[(0, 2)]), &threads, None);
         let mut w = r.spool.take().unwrap();
         w.end(3_000);
         let session = r.finish(4_000, Counts::default(), &threads, &mut Codes(codes));

@@ -58,6 +58,8 @@ pub struct ThreadRead {
     pub ident: u64,
     pub native_id: Option<u64>,
     pub tstate: u64,
+    /// The thread's current `contextvars.Context` (0 before it has one).
+    pub context: u64,
     pub gil: Gil,
     /// Into [`StackRead::frames`], innermost first.
     pub frames: Range<usize>,
@@ -107,7 +109,7 @@ pub struct StackReader<M: Memory> {
 }
 
 #[derive(Debug)]
-enum Torn {
+pub(crate) enum Torn {
     Read,
     Invalid,
 }
@@ -127,7 +129,7 @@ fn field_end(offsets: &[u64], width: u64) -> usize {
         .unwrap_or(0) as usize
 }
 
-fn u64_at(b: &[u8], offset: u64) -> u64 {
+pub(crate) fn u64_at(b: &[u8], offset: u64) -> u64 {
     let o = offset as usize;
     match b.get(o..o + 8) {
         Some(s) => u64::from_ne_bytes(s.try_into().unwrap_or([0; 8])),
@@ -135,7 +137,7 @@ fn u64_at(b: &[u8], offset: u64) -> u64 {
     }
 }
 
-fn i32_at(b: &[u8], offset: u64) -> i32 {
+pub(crate) fn i32_at(b: &[u8], offset: u64) -> i32 {
     let o = offset as usize;
     match b.get(o..o + 4) {
         Some(s) => i32::from_ne_bytes(s.try_into().unwrap_or([0; 4])),
@@ -154,6 +156,7 @@ impl<M: Memory> StackReader<M> {
                 l.tstate_native_thread_id,
                 l.tstate_frame,
                 l.tstate_datastack_chunk,
+                l.tstate_context,
             ],
             8,
         );
@@ -239,6 +242,7 @@ impl<M: Memory> StackReader<M> {
                     ident,
                     native_id,
                     tstate,
+                    context: u64_at(&ts, l.tstate_context),
                     gil,
                     frames: start..out.frames.len(),
                 }),
@@ -314,22 +318,7 @@ impl<M: Memory> StackReader<M> {
                     return Err(Torn::Invalid);
                 }
                 self.mem.read(frame, &mut buf)?;
-                if u64_at(&buf, l.ob_type) != l.frame_type {
-                    return Err(Torn::Invalid);
-                }
-                let code = self.code(u64_at(&buf, l.frame_code))?;
-                let lasti = i32_at(&buf, l.frame_instr);
-                // 3.10 counts instructions (2-byte units); 3.9 counts bytes.
-                let offset = if l.minor() >= 10 && lasti >= 0 {
-                    lasti.saturating_mul(2)
-                } else {
-                    lasti
-                };
-                out.push(RawFrame {
-                    code,
-                    offset,
-                    in_call: depth == 1,
-                });
+                out.push(self.object_frame(&buf, depth == 1)?);
                 frame = u64_at(&buf, l.frame_previous);
             }
             Ok(())
@@ -359,31 +348,72 @@ impl<M: Memory> StackReader<M> {
                     frame = previous;
                     continue;
                 }
-                // 3.14 tags the low bits of this pointer (a stack reference).
-                let code_addr = u64_at(&buf, l.frame_code) & !7;
-                let Some(code) = self.code_or_skip(code_addr)? else {
-                    frame = previous;
-                    continue;
-                };
-                let instr = u64_at(&buf, l.frame_instr);
-                let start = code_addr + l.code_adaptive;
-                let offset = instr.wrapping_sub(start) as i64;
-                let len = self.codes.entries[code as usize].code_len as i64;
-                if offset < -2 || (len > 0 && offset > len) {
-                    return Err(Torn::Invalid);
+                if let Some(raw) = self.interpreter_frame(&buf, out.len() == first)? {
+                    out.push(raw);
                 }
-                let in_call = out.len() == first;
-                out.push(RawFrame {
-                    code,
-                    offset: offset.max(-1) as i32,
-                    in_call,
-                });
                 frame = previous;
             }
             Ok(())
         })();
         self.frame_buf = buf;
         result
+    }
+
+    /// A 3.9/3.10 `PyFrameObject`'s code and instruction, from its bytes.
+    pub(crate) fn object_frame(&mut self, buf: &[u8], in_call: bool) -> Result<RawFrame, Torn> {
+        let l = self.layout;
+        if u64_at(buf, l.ob_type) != l.frame_type {
+            return Err(Torn::Invalid);
+        }
+        let code = self.code(u64_at(buf, l.frame_code))?;
+        let lasti = i32_at(buf, l.frame_instr);
+        // 3.10 counts instructions (2-byte units); 3.9 counts bytes.
+        let offset = if l.minor() >= 10 && lasti >= 0 {
+            lasti.saturating_mul(2)
+        } else {
+            lasti
+        };
+        Ok(RawFrame {
+            code,
+            offset,
+            in_call,
+        })
+    }
+
+    /// A 3.11+ `_PyInterpreterFrame`'s code and instruction, from its bytes; `None` for a
+    /// frame that runs no code object.
+    pub(crate) fn interpreter_frame(
+        &mut self,
+        buf: &[u8],
+        in_call: bool,
+    ) -> Result<Option<RawFrame>, Torn> {
+        let l = self.layout;
+        // 3.14 tags the low bits of this pointer (a stack reference).
+        let code_addr = u64_at(buf, l.frame_code) & !7;
+        let Some(code) = self.code_or_skip(code_addr)? else {
+            return Ok(None);
+        };
+        let instr = u64_at(buf, l.frame_instr);
+        let start = code_addr + l.code_adaptive;
+        let offset = instr.wrapping_sub(start) as i64;
+        let len = self.codes.entries[code as usize].code_len as i64;
+        if offset < -2 || (len > 0 && offset > len) {
+            return Err(Torn::Invalid);
+        }
+        Ok(Some(RawFrame {
+            code,
+            offset: offset.max(-1) as i32,
+            in_call,
+        }))
+    }
+
+    pub(crate) fn memory(&self) -> &M {
+        &self.mem
+    }
+
+    /// The code index of a live code object (one the caller holds a reference to).
+    pub fn code_index(&mut self, addr: u64) -> Option<u32> {
+        self.code(addr).ok()
     }
 
     /// Copies a data stack chunk, so that most frames need no read of their own. When the
@@ -583,7 +613,7 @@ impl<M: Memory> StackReader<M> {
     }
 
     /// The item pointers of a tuple.
-    fn tuple(&self, addr: u64) -> Result<Vec<u64>, Torn> {
+    pub(crate) fn tuple(&self, addr: u64) -> Result<Vec<u64>, Torn> {
         let l = &self.layout;
         let mut head = vec![0u8; l.tuple_items as usize];
         self.mem.read(addr, &mut head)?;

@@ -12,14 +12,17 @@ use common::read_fixture;
 
 fn pyinstrument_tree(text: &str) -> Vec<String> {
     text.lines()
-        .skip_while(|l| !l.starts_with("Program:"))
+        .skip_while(|l| !(l.starts_with("Program:") || l.starts_with("Profile at ")))
         .skip(1)
         .take_while(|l| !l.starts_with("To view this report"))
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let l = l.trim_end();
-            match l.find("[self]") {
-                Some(i) => l[..i + "[self]".len()].to_owned(),
+            let pseudo = ["[self]", "[await]", "[out-of-context]"]
+                .iter()
+                .find_map(|p| l.find(p).map(|i| i + p.len()));
+            match pseudo {
+                Some(end) => l[..end].to_owned(),
                 None => l.to_owned(),
             }
         })
@@ -42,7 +45,7 @@ fn ours(name: &str, timeline: bool) -> Vec<String> {
 
 #[test]
 fn same_tree_as_pyinstrument() {
-    for name in ["mixed", "recursion", "asyncio_sleep"] {
+    for name in ["mixed", "recursion", "asyncio_sleep", "api_async_mode"] {
         for timeline in [false, true] {
             let suffix = if timeline { "-timeline" } else { "" };
             let reference = String::from_utf8(read_fixture(&format!(

@@ -165,7 +165,7 @@ def test_color_only_on_a_terminal_and_never_with_no_color(tmp_path):
 
 
 def test_load_of_pyinstrument_sessions_matches_pyinstrument_output():
-    for name in ("mixed", "recursion", "asyncio_sleep"):
+    for name in ("mixed", "recursion", "asyncio_sleep", "api_async_mode"):
         proc = run_callscope("--load", str(FIXTURES / f"{name}.pyisession"), "--no-unicode")
         assert proc.returncode == 0, proc.stderr
         theirs = (FIXTURES / f"{name}.pyinstrument.txt").read_text()

@@ -186,5 +186,8 @@ def test_stress_threads_exceptions_fork_and_multiprocessing_at_10_khz(tmp_path):
     assert c["errors"] == 0, c
     assert c["torn"] < 0.01 * thread_samples, (c, thread_samples)
     assert s.sample_count > 1000, c
-    totals = thread_totals(s)
-    assert totals["unwind"]["deep"] > 1.0, totals["unwind"]
+    # Under a loaded machine the 10 kHz timer gets fewer ticks, so what must hold is the
+    # share: the unwinder's time is in its 200-deep recursion, read whole.
+    unwinder = thread_totals(s)["unwind"]
+    assert unwinder["deep"] > 0.5 * unwinder["Thread.run"], unwinder
+    assert any(st.count("deep") >= 200 for st in stacks(s, "unwind"))

@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import IO, Any, Dict, Optional, Set, Union
 
-from callscope import _native
+from callscope import _async, _native
 from callscope._native import Session
 from callscope.renderers import Renderer, TextRenderer
 
@@ -54,9 +54,15 @@ class Profiler:
     ``interval`` is the sampling interval in seconds. ``threads="all"`` records every
     thread; ``threads="current"`` only the thread that calls :meth:`start` (one profiler
     per request in a threaded server). A Profiler may be started on any thread, and
-    several may run at once. ``async_mode`` is accepted for compatibility with
-    pyinstrument, but time spent awaiting shows where the event loop waits (as
-    pyinstrument's ``"disabled"``).
+    several may run at once.
+
+    ``async_mode``, as pyinstrument's, says what a Profiler started inside an asyncio task
+    records while the task awaits: ``"enabled"`` shows the await it waits at, under an
+    ``[await]`` frame, whatever the loop runs meanwhile; tasks created inside (a
+    ``gather``'s children) are profiled with their own stacks. ``"strict"`` also shows time
+    the loop spends outside the profiled context without an await as
+    ``[out-of-context]``. ``"disabled"`` records the stacks as they are (the loop's
+    ``select``, other tasks' work).
     """
 
     def __init__(
@@ -74,6 +80,7 @@ class Profiler:
         self._recording: Optional[Any] = None
         self._owner: Optional[int] = None
         self._last_session: Optional[Session] = None
+        self._context_reset: Optional[Any] = None
         # Set by the `callscope` command's child: where its recording is streamed.
         self._spool_fd: Optional[int] = None
 
@@ -101,9 +108,15 @@ class Profiler:
         """Starts sampling, from any thread."""
         if self._recording is not None:
             raise RuntimeError("this Profiler is already running; call stop() first")
-        self._recording = _native.start(
-            self._interval, target_description, self._threads, self._spool_fd
-        )
+        marked = _async.enter(self._async_mode, caller_frame)
+        watch, self._context_reset = marked if marked else (None, None)
+        try:
+            self._recording = _native.start(
+                self._interval, target_description, self._threads, self._spool_fd, watch
+            )
+        except BaseException:
+            self._leave_context()
+            raise
         self._owner = threading.get_ident()
         _running.add(self)
 
@@ -117,11 +130,17 @@ class Profiler:
         recording, self._recording = self._recording, None
         _running.discard(self)
         session = recording.stop()
+        self._leave_context()
         if self._last_session is not None:
             # Consecutive start/stop pairs build one session, as pyinstrument's do.
             session = Session.combine(self._last_session, session)
         self._last_session = session
         return session
+
+    def _leave_context(self) -> None:
+        if self._context_reset is not None:
+            _async.leave(self._context_reset)
+            self._context_reset = None
 
     def reset(self) -> None:
         """Stops if running and forgets what was recorded: the next start() begins a new

@@ -7,6 +7,7 @@
 //! `[self]`, `[out-of-context]`) have no `\0` parts; a stack may start with a thread frame
 //! whose file is `<thread>`.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use serde::Deserialize;
@@ -35,7 +36,77 @@ struct PyiSession {
     sys_path: Vec<String>,
     #[serde(default)]
     sys_prefixes: Vec<String>,
-    frame_records: Vec<(Vec<String>, f64)>,
+    /// The stack that started the Profiler, outermost first (see [`stem_length`]).
+    #[serde(default)]
+    start_call_stack: Vec<String>,
+    frame_records: Vec<Record>,
+}
+
+/// A stack of frame strings, outermost first, and the seconds it stood for.
+type Record = (Vec<String>, f64);
+
+/// A frame string's identity: pyinstrument's identifier, `name\0file\0first_line`, without
+/// the attributes that follow it.
+fn identifier(info: &str) -> &str {
+    info.split('\x01').next().unwrap_or("")
+}
+
+/// How many frames (after a leading thread frame) every record starts with that pyinstrument
+/// leaves out of its tree: it trims the stem along `start_call_stack` while the stem has one
+/// child and no time of its own, so that a Profiler started deep in a program shows the
+/// tree from the frame that started it (pyinstrument's `Session._trim_stem`).
+fn stem_length(start_call_stack: &[String], frame_records: &[Record]) -> usize {
+    let start: Vec<&str> = start_call_stack.iter().map(|s| identifier(s)).collect();
+    let records: Vec<&[String]> = frame_records.iter().map(|(s, _)| &s[..]).collect();
+    // The frame every record has at `depth`, when they all agree.
+    let shared = |depth: usize| -> Option<&str> {
+        let first = identifier(records.first()?.get(depth)?);
+        records
+            .iter()
+            .all(|s| s.get(depth).map(|f| identifier(f)) == Some(first))
+            .then_some(first)
+    };
+    if start.is_empty() || shared(0) != Some(start[0]) {
+        return 0;
+    }
+    // The root (the thread frame) goes down to its only child while that child is the next
+    // frame of the start stack; a frame some record ends at has time of its own and stops it.
+    let mut root = 0;
+    while root + 1 < start.len() && shared(root + 1) == Some(start[root + 1]) {
+        root += 1;
+    }
+    // Frames 1..root are the stem; the frame at `root` stays, as the tree's root.
+    root.saturating_sub(1)
+}
+
+/// The class name pyinstrument shows for each function: of the classes observed with it
+/// (it records the class of `self` at each sample, which a method can see change), the one
+/// observed for the most time.
+fn class_names(frame_records: &[Record]) -> HashMap<&str, &str> {
+    let mut observed: HashMap<&str, HashMap<&str, f64>> = HashMap::new();
+    for (stack, time) in frame_records {
+        for info in stack {
+            if let Ok(FrameInfo {
+                class: Some(class), ..
+            }) = parse_frame_info(info)
+            {
+                *observed
+                    .entry(identifier(info))
+                    .or_default()
+                    .entry(class)
+                    .or_default() += time;
+            }
+        }
+    }
+    observed
+        .into_iter()
+        .filter_map(|(id, classes)| {
+            let best = classes
+                .into_iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))?;
+            Some((id, best.0))
+        })
+        .collect()
 }
 
 /// One parsed frame string.
@@ -108,6 +179,8 @@ pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
         },
         ..Metadata::default()
     };
+    let stem = stem_length(&doc.start_call_stack, &doc.frame_records);
+    let classes = class_names(&doc.frame_records);
     let mut b = SessionBuilder::new(meta);
     let mut now = 0u64;
     let mut frames: Vec<FrameId> = Vec::new();
@@ -127,13 +200,16 @@ pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
                 thread = Some((fi.first_line, fi.name));
                 continue;
             }
+            if (1..=stem).contains(&depth) {
+                continue;
+            }
             let first_line = u32::try_from(fi.first_line).unwrap_or(u32::MAX);
             let kind = if fi.file.is_empty() && fi.name.starts_with('[') {
                 FunctionKind::Pseudo
             } else {
                 FunctionKind::Python
             };
-            let name = match fi.class {
+            let name = match classes.get(identifier(info)) {
                 Some(class) if !class.is_empty() => format!("{class}.{}", fi.name),
                 _ => fi.name.to_owned(),
             };
