@@ -139,6 +139,26 @@ def cost_by_depth(tmp: Path) -> None:
     print("callscope sampler CPU per pass (2 threads, one at the depth): " + ", ".join(figures))
 
 
+def fixed_cost(tmp: Path, runs: int) -> None:
+    """What each command adds to an empty program: start-up, and saving the session."""
+    empty = tmp / "empty.py"
+    empty.write_text("pass\n")
+    cmds = {
+        "plain": [PY, str(empty)],
+        "callscope": [PY, "-m", "callscope", "-r", "session", "-o", str(tmp / "e.pyisession"), str(empty)],
+        "pyinstrument": [PY, "-m", "pyinstrument", "-r", "session", "-o", str(tmp / "e.json"), str(empty)],
+    }  # fmt: skip
+    times: Dict[str, List[float]] = {k: [] for k in cmds}
+    for _ in range(max(runs, 5)):
+        for key, cmd in cmds.items():
+            times[key].append(run(cmd)[0])
+    plain = statistics.median(times["plain"])
+    added = ", ".join(
+        f"{key} +{(statistics.median(times[key]) - plain) * 1000:.0f} ms" for key in cmds if key != "plain"
+    )
+    print(f"start-up and saving, on an empty program: plain {plain * 1000:.0f} ms; {added}")
+
+
 def memory_per_100k(tmp: Path) -> Tuple[float, int]:
     """Bytes of peak RSS per 100,000 samples: the difference between a short and a long run
     of the same program, so fixed costs (the interpreter, the extension) cancel out."""
@@ -199,6 +219,7 @@ def main() -> None:
             continue
         rate, share = callscope_samples(tmp, workload)
         print(f"{name:<11} callscope took {rate:,.0f} samples/s ({share:.0%} of expected)")
+    fixed_cost(tmp, args.runs)
     per_thread(tmp, pyspy)
     cost_by_depth(tmp)
     per_100k, samples = memory_per_100k(tmp)

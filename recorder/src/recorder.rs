@@ -134,9 +134,13 @@ impl RawStacks {
 /// loop is meanwhile.
 struct AsyncStacks {
     watch: Watch,
-    /// The frames outside the profiled task's (the event loop's), innermost first, and the
-    /// task's own frame, as last seen running.
-    prefix: Vec<RawFrame>,
+    /// The frames outside the profiled task's (the event loop's), innermost first: learned
+    /// once, from the stack at the start (read while the thread is inside `start()`, so it
+    /// holds still) or failing that the first that runs the task. They do not change while
+    /// the task lives, and a stack read while a coroutine is being resumed can lack them
+    /// (its frame is not linked to its caller yet): learning again would risk that.
+    prefix: Option<Vec<RawFrame>>,
+    /// The task's own frame, as last seen running.
     anchor_frame: Option<RawFrame>,
 }
 
@@ -147,8 +151,9 @@ impl AsyncStacks {
             return;
         };
         if let Some(i) = frames.iter().rposition(|f| f.code == anchor) {
-            self.prefix.clear();
-            self.prefix.extend_from_slice(&frames[i + 1..]);
+            if self.prefix.is_none() && i + 1 < frames.len() {
+                self.prefix = Some(frames[i + 1..].to_vec());
+            }
             self.anchor_frame = Some(RawFrame {
                 in_call: false,
                 ..frames[i]
@@ -179,7 +184,7 @@ impl AsyncStacks {
             }
             Some(View::Elsewhere) => return false,
         }
-        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(self.prefix.as_deref().unwrap_or_default());
         true
     }
 }
@@ -269,7 +274,7 @@ impl Recorder {
     pub fn set_watch(&mut self, watch: Watch) {
         self.async_stacks = Some(AsyncStacks {
             watch,
-            prefix: Vec::new(),
+            prefix: None,
             anchor_frame: None,
         });
     }
@@ -755,19 +760,29 @@ mod tests {
         for strict in [false, true] {
             let mut r = Recorder::new(Metadata::default(), 0, Threads::All);
             r.set_watch(watch(strict));
+            // The fourth pass reads the task being resumed, not linked to the loop's frames
+            // yet: the fifth still shows the wait under them.
+            let torn: &[(u32, i32)] = &[(2, 4), (1, 2)];
             let views = [
                 View::InContext,
                 View::Awaiting(waiting_at.clone()),
                 View::Elsewhere,
+                View::InContext,
+                View::Awaiting(waiting_at.clone()),
             ];
             for (i, view) in views.iter().enumerate() {
-                let stack = if i == 0 { running } else { idle };
+                let stack = match i {
+                    0 => running,
+                    3 => torn,
+                    _ => idle,
+                };
                 let pass = capture(1_000 * (i as u64 + 1), &[(0, None, Gil::None, stack)]);
                 r.record(&pass, &threads, Some(view));
             }
-            let s = r.finish(3_000, Counts::default(), &threads, &mut codes);
+            let s = r.finish(5_000, Counts::default(), &threads, &mut codes);
             let t = &s.threads[0];
             assert_eq!(names(&s, t.samples.stack[0]), ["<module>", "main", "work"]);
+            assert_eq!(t.samples.stack[4], t.samples.stack[1]);
             // Awaiting: the task's frames under the loop's, wherever the loop is meanwhile.
             assert_eq!(
                 names(&s, t.samples.stack[1]),

@@ -351,6 +351,12 @@ impl<M: Memory> StackReader<M> {
                 if let Some(raw) = self.interpreter_frame(&buf, out.len() == first)? {
                     out.push(raw);
                 }
+                if previous == 0 && owner == l.owned_by_generator {
+                    // A coroutine or generator frame is never a thread's first: this one is
+                    // being resumed or suspended, and not linked to its caller at this
+                    // instant. The stack would lack everything below it.
+                    return Err(Torn::Invalid);
+                }
                 frame = previous;
             }
             Ok(())

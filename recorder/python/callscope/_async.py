@@ -8,7 +8,10 @@ from __future__ import annotations
 import contextvars
 import sys
 import types
-from typing import Any, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional, Tuple
 
 # The tokens of the async-mode Profilers whose context this is, outermost first.
 _PROFILERS: contextvars.ContextVar[Tuple[object, ...]] = contextvars.ContextVar(

@@ -9,7 +9,10 @@ import dis
 import gc
 import sys
 import types
-from typing import Dict, List, Optional, Sequence, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, List, Optional, Sequence, Tuple
 
 _CALLS = {
     "CALL",

@@ -14,9 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import IO, Any, Dict, List, NoReturn, Optional, Tuple
 
-from callscope import __version__, history, launcher
+# Annotations only (they are strings here): importing typing would cost a program run by
+# `callscope` several milliseconds of start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, Dict, List, NoReturn, Optional, Tuple
+
+from callscope import __version__, launcher
 from callscope._native import Session, SessionLoadError
 from callscope.profiler import Profiler, stream_supports_color, stream_supports_unicode
 from callscope.renderers import BY_NAME, HTMLRenderer, Renderer, TextRenderer
@@ -62,9 +67,23 @@ def split_argv(argv: List[str]) -> Tuple[List[str], Optional[Target]]:
     return argv, None
 
 
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    # argparse's own default imports shutil for the terminal's width, which costs more than
+    # the rest of building the parser.
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return argparse.HelpFormatter(prog, width=max(columns - 2, 40))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="callscope",
+        formatter_class=_help_formatter,
         usage="callscope [options] script.py [args...] | -m module | -c code | --load FILE",
         description="Profile a Python program with low overhead and show where its time goes.",
     )
@@ -251,6 +270,8 @@ def load_session(args: argparse.Namespace) -> Session:
     try:
         if args.load is not None:
             return Session.load(args.load)
+        from callscope import history
+
         return Session.load(str(history.path_of(args.load_prev or None)))
     except (OSError, SessionLoadError) as e:
         fail(str(e), 1)
@@ -258,6 +279,9 @@ def load_session(args: argparse.Namespace) -> Session:
 
 def main(argv: Optional[List[str]] = None) -> NoReturn:
     argv = sys.argv[1:] if argv is None else argv
+    spool_fd = launcher.child_spool_fd()
+    if spool_fd is not None:
+        run_child(argv, spool_fd)
     # A script called `view` or `viewer` in the current directory still runs.
     if argv and argv[0] in ("view", "viewer") and not os.path.exists(argv[0]):
         html_command(argv[0], argv[1:])
@@ -279,24 +303,33 @@ def main(argv: Optional[List[str]] = None) -> NoReturn:
         sys.exit(0)
 
     assert target is not None
-    spool_fd = launcher.child_spool_fd()
-    if spool_fd is None:
-        # The launcher: the program runs in a child that streams its recording here.
-        session, exit_code, note = launcher.run(argv)
-        if session is None:
-            sys.exit(exit_code)
-        if note:
-            print(f"callscope: {note}", file=sys.stderr)
-        finish(renderer, session, args)
+    # The program runs in a child that streams its recording here.
+    session, exit_code, note = launcher.run(argv, args.interval)
+    if session is None:
         sys.exit(exit_code)
+    if note:
+        print(f"callscope: {note}", file=sys.stderr)
+    finish(renderer, session, args)
+    sys.exit(exit_code)
 
+
+def run_child(argv: List[str], spool_fd: int) -> NoReturn:
+    """The launcher's child: runs the program under a Profiler streaming to ``spool_fd``.
+    The launcher has checked the options already, and passes the interval itself: the child
+    starts the program without building the parser, which costs more than the rest of its
+    start-up."""
+    _, target = split_argv(argv)
+    assert target is not None
+    interval = launcher.child_interval()
     try:
         run = target.prepare()
     except TargetError as e:
         print(str(e), file=sys.stderr)
         sys.exit(e.exit_code)
 
-    profiler = Profiler(interval=args.interval)
+    # Started before the program, outside any task: async mode would have nothing to watch
+    # ("disabled" is pyinstrument's command-line default too).
+    profiler = Profiler(interval=interval, async_mode="disabled")
     profiler._spool_fd = spool_fd
     exit_code = 0
     try:
@@ -325,6 +358,8 @@ def finish(renderer: Renderer, session: Session, args: argparse.Namespace) -> No
     sys.stdout.flush()
     ident = None
     if args.outfile is None:
+        from callscope import history
+
         try:
             ident = history.save(session)
         except OSError as e:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Callable, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 from callscope.profiler import Profiler, stream_supports_color, stream_supports_unicode
 

@@ -10,19 +10,20 @@ reach the program, so only signals sent by a process are forwarded.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import select
 import signal
-import subprocess
 import sys
 import threading
-from typing import List, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, Optional, Tuple
 
 from callscope import _native
 from callscope._native import Session
 
 SPOOL_ENV = "CALLSCOPE_SPOOL_FD"
+INTERVAL_ENV = "CALLSCOPE_INTERVAL"
 FORWARDED = {
     signal.SIGINT,
     signal.SIGTERM,
@@ -47,10 +48,19 @@ def child_spool_fd() -> Optional[int]:
     return fd
 
 
-def run(argv: List[str]) -> Tuple[Optional[Session], int, Optional[str]]:
+def child_interval() -> float:
+    """In the child: the sampling interval the launcher parsed."""
+    return float(os.environ.pop(INTERVAL_ENV, "0.001"))
+
+
+def run(argv: List[str], interval: float) -> Tuple[Optional[Session], int, Optional[str]]:
     """Runs ``python -m callscope ARGV`` as the child; returns the session (None if the
     program never started recording), the exit status to pass on, and how the program
     ended when it did not exit by itself."""
+    # Imported here: the child, which imports this module too, never needs them.
+    import fcntl
+    import subprocess
+
     read_end, write_end = os.pipe()
     # A larger pipe, so that the child is never holding samples the pipe could not take
     # when it dies (the first ticks send every code object the program has imported).
@@ -63,7 +73,7 @@ def run(argv: List[str]) -> Tuple[Optional[Session], int, Optional[str]]:
     try:
         child = subprocess.Popen(
             [sys.executable, "-m", "callscope", *argv],
-            env=dict(os.environ, **{SPOOL_ENV: str(write_end)}),
+            env=dict(os.environ, **{SPOOL_ENV: str(write_end), INTERVAL_ENV: repr(interval)}),
             pass_fds=(write_end,),
             preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, old_mask),
         )
@@ -106,6 +116,8 @@ def run(argv: List[str]) -> Tuple[Optional[Session], int, Optional[str]]:
 
 
 def _pump(fd: int, replay, done: threading.Event, problems: List[str]) -> None:
+    import select
+
     broken = False
     while True:
         ready, _, _ = select.select([fd], [], [], 0.1)

@@ -6,7 +6,10 @@ import atexit
 import os
 import sys
 import threading
-from typing import IO, Any, Dict, Optional, Set, Union
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, Dict, Optional, Set, Union
 
 from callscope import _async, _native
 from callscope._native import Session

@@ -6,7 +6,9 @@ callscope's Rust model, the same code that the viewer runs.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional, Union
 
 from callscope._native import Session
 

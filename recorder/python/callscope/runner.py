@@ -14,7 +14,10 @@ import sys
 import threading
 import traceback
 import types
-from typing import Callable, List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, List, Optional
 
 
 class TargetError(Exception):
