@@ -91,6 +91,9 @@ static INTERVAL_US: AtomicU64 = AtomicU64::new(1_000);
 /// its whole stack, so it is read every 10 ms rather than at every tick.
 const CPU_READ_EVERY_US: u64 = 10_000;
 
+/// How often a streamed recording is written to its pipe (see `State::tick`).
+const SPOOL_EVERY_US: u64 = 20_000;
+
 /// The helper's `pthread_t`: while it holds the GIL it runs Python code of callscope's,
 /// which is not the program's and is not sampled.
 static HELPER_IDENT: AtomicU64 = AtomicU64::new(0);
@@ -121,6 +124,7 @@ struct State {
     recorders: Vec<(u64, Recorder, Counts)>,
     next_id: u64,
     hamt: HamtTypes,
+    spool_flushed_us: u64,
 }
 
 static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
@@ -385,6 +389,13 @@ impl State {
         }
         self.spool_news();
         let st = &mut *self;
+        // The stream is written every SPOOL_EVERY_US, not at every tick: each write wakes the
+        // launcher, and a process woken 1,000 times a second takes CPU time the program
+        // could have had. A program that dies loses at most that much of its profile.
+        let flush = now.saturating_sub(st.spool_flushed_us) >= SPOOL_EVERY_US;
+        if flush {
+            st.spool_flushed_us = now;
+        }
         for (_, recorder, _) in &mut st.recorders {
             let view = match (recorder.watch(), st.reader.as_mut()) {
                 (Some(w), Some(reader)) => st
@@ -396,7 +407,7 @@ impl State {
                 _ => None,
             };
             recorder.record(&st.capture, &st.threads, view.as_ref());
-            if let Some(spool) = &mut recorder.spool {
+            if let (true, Some(spool)) = (flush, &mut recorder.spool) {
                 spool.flush();
             }
         }
