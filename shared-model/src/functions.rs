@@ -26,6 +26,16 @@ pub struct Edge {
     pub caller: FuncId,
     pub callee: FuncId,
     pub total_us: u64,
+    /// The part of it the callee ran itself (it was the innermost frame).
+    pub self_us: u64,
+    pub samples: u64,
+}
+
+#[derive(Default)]
+struct EdgeSums {
+    total_us: u64,
+    self_us: u64,
+    samples: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -43,7 +53,7 @@ impl FunctionTable {
         let (weight, count) = session.stack_weights(threads, range.as_ref());
         let launcher = crate::processors::launcher_prefix(session);
         let mut rows: HashMap<FuncId, FunctionStats> = HashMap::new();
-        let mut edges: HashMap<(FuncId, FuncId), u64> = HashMap::new();
+        let mut edges: HashMap<(FuncId, FuncId), EdgeSums> = HashMap::new();
         let mut seen_funcs: Vec<FuncId> = Vec::new();
         let mut seen_edges: Vec<(FuncId, FuncId)> = Vec::new();
         let mut total_us = 0;
@@ -86,9 +96,15 @@ impl FunctionTable {
                 }
                 if let Some(callee) = callee {
                     let edge = (func, callee);
+                    let sums = edges.entry(edge).or_default();
+                    if seen_edges.is_empty() {
+                        // The first edge up from the leaf: the callee was running.
+                        sums.self_us += w;
+                    }
                     if !seen_edges.contains(&edge) {
                         seen_edges.push(edge);
-                        *edges.entry(edge).or_default() += w;
+                        sums.total_us += w;
+                        sums.samples += c;
                     }
                 }
                 callee = Some(func);
@@ -104,10 +120,12 @@ impl FunctionTable {
         });
         let mut edges: Vec<Edge> = edges
             .into_iter()
-            .map(|((caller, callee), total_us)| Edge {
+            .map(|((caller, callee), sums)| Edge {
                 caller,
                 callee,
-                total_us,
+                total_us: sums.total_us,
+                self_us: sums.self_us,
+                samples: sums.samples,
             })
             .collect();
         edges.sort_by(|a, b| {

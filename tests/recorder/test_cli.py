@@ -1,7 +1,9 @@
 """The ``callscope`` command: running programs as Python would, and its outputs."""
 
+import io
 import json
 import os
+import pstats
 import pty
 import re
 import signal
@@ -219,3 +221,39 @@ def test_a_signal_to_callscope_reaches_the_program_and_the_profile_is_kept(tmp_p
     assert proc.returncode == 143, err
     assert "SIGTERM" in err
     assert main_totals(callscope.Session.load(str(out)))["busy"] > 0.15
+
+
+def test_pstats_output_loads_in_python_pstats_with_the_function_tables_times(tmp_path):
+    session_file, out = tmp_path / "x.pyisession", tmp_path / "x.prof"
+    proc = run_callscope("-r", "session", "-o", str(session_file), "shapes.py")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_callscope("--load", str(session_file), "-r", "pstats", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    stats = pstats.Stats(str(out)).stats
+    by_name = {name: figures for (_, _, name), figures in stats.items()}
+    session = callscope.Session.load(str(session_file))
+
+    def table(flat):
+        """The function table's seconds per Python function (`name  shapes.py:line`)."""
+        text = session.render_text(flat=flat, show_all=True, header=False)
+        rows = (line.split() for line in text.splitlines() if "shapes.py:" in line)
+        return {row[1]: float(row[0]) for row in rows}
+
+    totals, own = table("total"), table("self")
+    for name in ("outer", "middle", "inner", "spin", "Parser.parse", "recurse"):
+        cc, nc, tt, ct, callers = by_name[name]
+        assert cc == nc > 0
+        # The table prints milliseconds: equal within its rounding.
+        assert abs(ct - totals[name]) <= 0.0005 and abs(tt - own.get(name, 0)) <= 0.0005, (
+            name, (tt, ct), (own.get(name), totals[name]))  # fmt: skip
+    # Own time: spin does the work, its callers do none; recursion is counted once.
+    assert by_name["spin"][2] > 0.5 * by_name["spin"][3]
+    assert by_name["middle"][2] < 0.05 * by_name["middle"][3] + 0.005
+    # Callers: middle is called by outer only, for all its time.
+    callers = {name: figures for (_, _, name), figures in by_name["middle"][4].items()}
+    assert set(callers) == {"outer"}
+    assert abs(callers["outer"][3] - by_name["middle"][3]) < 1e-9
+    # pstats' own reports run on it.
+    report = io.StringIO()
+    pstats.Stats(str(out), stream=report).sort_stats("cumulative").print_stats(5).print_callers("spin")
+    assert "spin" in report.getvalue() and "shapes.py" in report.getvalue()

@@ -124,6 +124,17 @@ class CollapsedRenderer(Renderer):
         return session.to_bytes("collapsed").decode("utf-8")
 
 
+class PstatsRenderer(Renderer):
+    """Python's profile statistics, as cProfile writes them: ``pstats.Stats``, snakeviz and
+    tuna read the file. Call counts are sample counts (a sampling profiler counts no calls)."""
+
+    output_file_extension = "prof"
+    output_is_binary = True
+
+    def render(self, session: Session) -> bytes:
+        return session.to_bytes("pstats")
+
+
 class HTMLRenderer(Renderer):
     """A self-contained HTML report: the viewer with the session inside, for sharing."""
 
@@ -143,4 +154,5 @@ BY_NAME = {
     "speedscope": SpeedscopeRenderer,
     "json": JSONRenderer,
     "collapsed": CollapsedRenderer,
+    "pstats": PstatsRenderer,
 }
