@@ -151,3 +151,45 @@ fn function_table_leaves_out_the_profilers_launcher_as_the_tree_does() {
     assert_eq!(table.total_us, tree.total_us());
     assert_eq!(table.rows[0].total_us, tree.total_us());
 }
+
+#[test]
+fn text_from_the_program_never_reaches_the_terminal_as_control_characters() {
+    // A function name that clears the screen and retitles the window, a file name that
+    // turns the text red, and a thread name with a bidi override.
+    use callscope_model::session::{FunctionKind, Metadata, SessionBuilder};
+    let mut b = SessionBuilder::new(Metadata::default());
+    let evil = b.function(
+        "evil\x1b[2J\x1b]0;title\x07",
+        "/proj/p\x1b[31mred.py",
+        11,
+        FunctionKind::Python,
+    );
+    let work = b.function("work\u{202e}kr", "/proj/app.py", 21, FunctionKind::Python);
+    for (thread, name, func) in [(1, "MainThread", evil), (2, "w\x1b[8m", work)] {
+        let frame = b.frame(func, 11);
+        let stack = b.stack(None, frame);
+        let t = b.thread_index(thread, name);
+        b.push_sample(t, stack, 10_000, 10_000, None);
+    }
+    let s = b.finish();
+    for color in [false, true] {
+        let options = callscope_model::render::text::TextOptions {
+            color,
+            ..Default::default()
+        };
+        let text = callscope_model::render::text::render(&s, &options);
+        assert!(text.contains(r"evil\x1b[2J\x1b]0;title\x07"), "{text}");
+        assert!(text.contains(r"p\x1b[31mred.py:11"), "{text}");
+        assert!(
+            text.contains(r"work\u202ekr") && text.contains(r"w\x1b[8m"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{7}') && !text.contains('\u{202e}'));
+        // The renderer's own colours are the only escape sequences left.
+        let escapes = text.matches('\x1b').count();
+        let own = text.matches("\x1b[").count();
+        assert_eq!(escapes, own);
+        assert!(color || escapes == 0);
+        assert!(!text.contains("\x1b[2J") && !text.contains("\x1b]0;"));
+    }
+}

@@ -120,23 +120,32 @@ pub fn render(session: &Session, options: &TextOptions) -> String {
     out
 }
 
-/// `text` with control characters written as escapes: names and paths come from the
-/// profiled program, and must not move the cursor or change colours in a terminal.
+/// `text` with control characters written as Python writes them in a string's repr
+/// (`\x1b`, `\u2028`): names and paths come from the profiled program (or from a session
+/// someone sent), and must not move the cursor, retitle the window or change colours.
 pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    // Line and paragraph separators break lines; bidi overrides reorder what follows.
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }
-    std::borrow::Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_unicode().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        let n = c as u32;
+        match c {
+            c if !unsafe_char(c) => out.push(c),
+            _ if n < 0x100 => {
+                let _ = write!(out, "\\x{n:02x}");
+            }
+            _ => {
+                let _ = write!(out, "\\u{n:04x}");
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The header block: what ran, when, for how long, and how busy it kept the CPU.
