@@ -193,3 +193,45 @@ fn text_from_the_program_never_reaches_the_terminal_as_control_characters() {
         assert!(!text.contains("\x1b[2J") && !text.contains("\x1b]0;"));
     }
 }
+
+#[test]
+fn threads_the_threshold_hides_are_counted_and_the_header_stays_short() {
+    use callscope_model::session::{FunctionKind, Metadata, SessionBuilder, ThreadState};
+    // A main thread of 1 s and a pool of 300 workers of 0.05 s: each worker is 0.3 % of
+    // the time, all of them together 94 %.
+    let mut b = SessionBuilder::new(Metadata {
+        interval_us: 1000,
+        ..Metadata::default()
+    });
+    let main = b.function("main", "/proj/app.py", 1, FunctionKind::Python);
+    let work = b.function("handle", "/proj/app.py", 10, FunctionKind::Python);
+    let held = ThreadState(ThreadState::GIL_HELD | ThreadState::ON_CPU);
+    for thread in 0..301u64 {
+        let (func, weight) = if thread == 0 {
+            (main, 1_000_000)
+        } else {
+            (work, 50_000)
+        };
+        let frame = b.frame(func, 2);
+        let stack = b.stack(None, frame);
+        let name = if thread == 0 {
+            "MainThread".to_owned()
+        } else {
+            format!("Thread-{thread}")
+        };
+        let t = b.thread_index(thread + 1, &name);
+        b.push_sample_with_state(t, stack, weight, weight, None, held);
+    }
+    let s = b.finish();
+    let text = callscope_model::render::text::render(&s, &Default::default());
+    assert!(
+        text.contains("300 more threads below the threshold, 15.000 s in all"),
+        "{text}"
+    );
+    assert!(text.contains("... and 293 more threads"), "{text}");
+    assert!(text.lines().count() < 20, "{text}");
+    let mut all = callscope_model::render::text::TextOptions::default();
+    all.processors.show_all = true;
+    let text = callscope_model::render::text::render(&s, &all);
+    assert!(text.contains("Thread-300") && !text.contains("below the threshold"));
+}

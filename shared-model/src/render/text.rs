@@ -115,6 +115,7 @@ pub fn render(session: &Session, options: &TextOptions) -> String {
             out.push_str("No samples were recorded.\n");
         } else {
             TreeRenderer::new(&r, &tree).render(&mut out);
+            r.hidden_threads(&mut out, &tree);
         }
     }
     out
@@ -198,7 +199,13 @@ pub fn header(session: &Session) -> String {
         .filter_map(|t| Some((t, t.samples.state_shares()?)))
         .collect();
     if shares.iter().any(|(_, s)| s.gil_held + s.gil_waiting > 0.0) {
-        for (t, s) in shares {
+        // A line per thread, but not hundreds for a thread pool.
+        const SHOWN: usize = 8;
+        let (shown, more) = match shares.len() {
+            n if n > SHOWN + 1 => (SHOWN, n - SHOWN),
+            n => (n, 0),
+        };
+        for &(t, ref s) in &shares[..shown] {
             let _ = writeln!(
                 out,
                 "{}: GIL held {:.0} %, waiting {:.0} %; on CPU {:.0} %",
@@ -207,6 +214,9 @@ pub fn header(session: &Session) -> String {
                 s.gil_waiting * 100.0,
                 s.on_cpu * 100.0
             );
+        }
+        if more > 0 {
+            let _ = writeln!(out, "... and {more} more threads");
         }
     }
     out.push('\n');
@@ -222,6 +232,42 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
+    /// Says which threads the threshold left out of a tree that shows threads apart: a
+    /// pool of many short workers can be most of a program's time, each too little alone.
+    fn hidden_threads(&self, out: &mut String, tree: &CallTree) {
+        let shown: Vec<usize> = tree
+            .node(tree.root)
+            .children
+            .iter()
+            .filter_map(|&c| match tree.node(c).kind {
+                NodeKind::Thread(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        if shown.is_empty() {
+            return;
+        }
+        let wanted =
+            |i: usize| self.options.threads.is_empty() || self.options.threads.contains(&i);
+        let hidden: Vec<u64> = (self.session.threads.iter().enumerate())
+            .filter(|&(i, t)| wanted(i) && !t.samples.is_empty() && !shown.contains(&i))
+            .map(|(_, t)| t.samples.total_weight_us())
+            .collect();
+        if hidden.is_empty() {
+            return;
+        }
+        let seconds = hidden.iter().sum::<u64>() as f64 / 1e6;
+        let (n, s) = (hidden.len(), if hidden.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "\n{}{n} more thread{s} below the threshold, {seconds:.prec$} s in all \
+             (--show-all or show_all=True shows them){}",
+            self.colors.faint,
+            self.colors.end,
+            prec = self.precision,
+        );
+    }
+
     fn time(&self, us: u64, total: u64) -> String {
         let proportion = if total == 0 {
             1.0
