@@ -158,7 +158,7 @@ impl PySession {
     /// The call tree as text, as `callscope` prints it.
     #[pyo3(signature = (*, unicode = true, color = false, show_all = false, timeline = false,
         time = "seconds", flat = None, threshold = None, show = None, show_regex = None,
-        hide = None, hide_regex = None, header = true))]
+        hide = None, hide_regex = None, header = true, collapse_recursion = true))]
     #[allow(clippy::too_many_arguments)]
     fn render_text(
         &self,
@@ -175,6 +175,7 @@ impl PySession {
         hide: Option<&str>,
         hide_regex: Option<&str>,
         header: bool,
+        collapse_recursion: bool,
     ) -> PyResult<String> {
         let time = match time {
             "seconds" => TimeFormat::Seconds,
@@ -195,9 +196,10 @@ impl PySession {
                 )))
             }
         };
-        let processors = processor_options(
+        let mut processors = processor_options(
             show_all, timeline, threshold, show, show_regex, hide, hide_regex,
         )?;
+        processors.collapse_recursion = collapse_recursion;
         let options = TextOptions {
             unicode,
             color,

@@ -84,6 +84,9 @@ pub struct ProcessorOptions {
     /// Individual switches, for the viewer's toggles.
     pub group_library_frames: bool,
     pub remove_importlib: bool,
+    /// Fold a function's direct calls of itself into one node (the terminal's default: a
+    /// deep recursion would print a line per level).
+    pub collapse_recursion: bool,
 }
 
 impl Default for ProcessorOptions {
@@ -96,6 +99,7 @@ impl Default for ProcessorOptions {
             timeline: false,
             group_library_frames: true,
             remove_importlib: true,
+            collapse_recursion: false,
         }
     }
 }
@@ -120,6 +124,9 @@ pub fn default_processors(options: &ProcessorOptions) -> Vec<Processor> {
         list.push(remove_tracebackhide);
     }
     list.push(merge_consecutive_self_time);
+    if options.collapse_recursion && !options.timeline {
+        list.push(collapse_direct_recursion);
+    }
     if !options.timeline {
         list.push(aggregate_repeated_calls);
     }
@@ -220,6 +227,31 @@ pub fn aggregate_repeated_calls(tree: &mut CallTree, _ctx: &Context) {
         children.sort_by_key(|&c| std::cmp::Reverse(tree.node(c).total_us));
         work.extend(children.iter().copied());
         tree.node_mut(id).children = children;
+    }
+}
+
+/// Folds every call of a function made directly by itself into the outer call, as the
+/// Firefox Profiler's "collapse direct recursion": the callees of every level become the
+/// outer call's (merged by `aggregate_repeated_calls`, which runs next), and the node counts
+/// the levels it folded. Times do not change: the outer call's total already holds them.
+pub fn collapse_direct_recursion(tree: &mut CallTree, _ctx: &Context) {
+    let mut work = vec![tree.root];
+    while let Some(id) = work.pop() {
+        if let NodeKind::Function(func) = tree.node(id).kind {
+            loop {
+                let same: Vec<NodeId> = (tree.node(id).children.iter().copied())
+                    .filter(|&c| tree.node(c).kind == NodeKind::Function(func))
+                    .collect();
+                if same.is_empty() {
+                    break;
+                }
+                for c in same {
+                    tree.replace_with_children(c);
+                }
+                tree.node_mut(id).recursion += 1;
+            }
+        }
+        work.extend(tree.node(id).children.iter().copied());
     }
 }
 

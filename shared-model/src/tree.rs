@@ -46,6 +46,8 @@ pub struct Node {
     pub parent: Option<NodeId>,
     pub children: Vec<NodeId>,
     pub group: Option<usize>,
+    /// Direct recursive calls folded into this node (see `collapse_direct_recursion`).
+    pub recursion: u32,
 }
 
 /// Which samples go into a tree.
@@ -79,6 +81,7 @@ impl CallTree {
             parent: None,
             children: Vec::new(),
             group: None,
+            recursion: 0,
         };
         CallTree {
             nodes: vec![root],
@@ -150,6 +153,7 @@ impl CallTree {
             parent: Some(parent),
             children: Vec::new(),
             group: None,
+            recursion: 0,
         });
         self.nodes[parent.index()].children.push(id);
         id

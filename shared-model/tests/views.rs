@@ -235,3 +235,54 @@ fn threads_the_threshold_hides_are_counted_and_the_header_stays_short() {
     let text = callscope_model::render::text::render(&s, &all);
     assert!(text.contains("Thread-300") && !text.contains("below the threshold"));
 }
+
+#[test]
+fn direct_recursion_folds_into_one_line() {
+    use callscope_model::render::text::{render, TextOptions};
+    use callscope_model::session::{FunctionKind, Metadata, SessionBuilder};
+    // main → r → r → ... 12,000 deep, and at the bottom `leaf`; main also calls `other`.
+    let mut b = SessionBuilder::new(Metadata {
+        interval_us: 1000,
+        ..Metadata::default()
+    });
+    let main = b.function("main", "/proj/app.py", 1, FunctionKind::Python);
+    let r = b.function("r", "/proj/app.py", 10, FunctionKind::Python);
+    let leaf = b.function("leaf", "/proj/app.py", 20, FunctionKind::Python);
+    let other = b.function("other", "/proj/app.py", 30, FunctionKind::Python);
+    let main_frame = b.frame(main, 2);
+    let root = b.stack(None, main_frame);
+    let mut top = root;
+    for _ in 0..12_000 {
+        let f = b.frame(r, 11);
+        top = b.stack(Some(top), f);
+    }
+    let leaf_frame = b.frame(leaf, 21);
+    let bottom = b.stack(Some(top), leaf_frame);
+    let other_frame = b.frame(other, 31);
+    let beside = b.stack(Some(root), other_frame);
+    let t = b.thread_index(1, "MainThread");
+    b.push_sample(t, bottom, 0, 300_000, None);
+    b.push_sample(t, top, 300_000, 100_000, None);
+    b.push_sample(t, beside, 400_000, 100_000, None);
+    let s = b.finish();
+    let mut options = TextOptions {
+        header: false,
+        ..TextOptions::default()
+    };
+    options.processors.collapse_recursion = true;
+    let text = render(&s, &options);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "0.500 main  /proj/app.py:1",
+            "├─ 0.400 r  /proj/app.py:10  [× 11,999 recursive calls]",
+            "│  ├─ 0.300 leaf  /proj/app.py:20",
+            "│  └─ 0.100 [self]",
+            "└─ 0.100 other  /proj/app.py:30",
+        ],
+        "{text}"
+    );
+    options.processors.collapse_recursion = false;
+    assert!(render(&s, &options).lines().count() > 12_000);
+}

@@ -168,7 +168,10 @@ def test_color_only_on_a_terminal_and_never_with_no_color(tmp_path):
 
 def test_load_of_pyinstrument_sessions_matches_pyinstrument_output():
     for name in ("mixed", "recursion", "asyncio_sleep", "api_async_mode"):
-        proc = run_callscope("--load", str(FIXTURES / f"{name}.pyisession"), "--no-unicode")
+        # pyinstrument prints every level of a recursion.
+        proc = run_callscope(
+            "--load", str(FIXTURES / f"{name}.pyisession"), "--no-unicode", "-p", "collapse_recursion=false"
+        )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         theirs = (FIXTURES / f"{name}.pyinstrument.txt").read_text()
         pattern = re.compile(r"^[ |`\-│├└─]*(\d+\.\d+) (\S+)", re.M)
@@ -257,3 +260,14 @@ def test_pstats_output_loads_in_python_pstats_with_the_function_tables_times(tmp
     report = io.StringIO()
     pstats.Stats(str(out), stream=report).sort_stats("cumulative").print_stats(5).print_callers("spin")
     assert "spin" in report.getvalue() and "shapes.py" in report.getvalue()
+
+
+def test_deep_recursion_prints_a_few_lines_unless_asked_for_every_level(tmp_path):
+    out = tmp_path / "deep.pyisession"
+    proc = run_callscope("-r", "session", "-o", str(out), "deep_recursion.py")
+    assert proc.returncode == 0, proc.stderr
+    folded = run_callscope("--load", str(out))
+    assert re.search(r"down  deep_recursion\.py:8  \[× 3,000 recursive calls\]", folded.stdout), folded.stdout
+    assert len(folded.stdout.splitlines()) < 30
+    every = run_callscope("--load", str(out), "-p", "collapse_recursion=false")
+    assert every.stdout.count("down  deep_recursion.py:8") > 2_900

@@ -180,6 +180,7 @@ class Profiler:
         flat_time: str = "self",
         short_mode: bool = False,
         processor_options: Optional[Dict[str, Any]] = None,
+        collapse_recursion: bool = True,
     ) -> str:
         renderer = TextRenderer(
             unicode=unicode,
@@ -191,6 +192,7 @@ class Profiler:
             flat_time=flat_time,
             short_mode=short_mode,
             processor_options=processor_options,
+            collapse_recursion=collapse_recursion,
         )
         return renderer.render(self._session())
 

@@ -46,10 +46,11 @@ class Renderer:
 
 
 class TextRenderer(Renderer):
-    """The call tree as the terminal shows it."""
+    """The call tree as the terminal shows it. ``collapse_recursion`` (on by default) folds
+    a function's direct calls of itself into one line, ``[× N recursive calls]``."""
 
     options = ("unicode", "color", "show_all", "timeline", "time", "flat", "flat_time",
-               "short_mode", "processor_options")  # fmt: skip
+               "short_mode", "processor_options", "collapse_recursion")  # fmt: skip
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class TextRenderer(Renderer):
         flat_time: str = "self",
         short_mode: bool = False,
         processor_options: Optional[Dict[str, Any]] = None,
+        collapse_recursion: bool = True,
     ) -> None:
         if flat_time not in ("self", "total"):
             raise ValueError("flat_time must be 'self' or 'total'")
@@ -72,6 +74,7 @@ class TextRenderer(Renderer):
             time=time,
             flat=flat_time if flat else None,
             header=not short_mode,
+            collapse_recursion=collapse_recursion,
         )
 
     def render(self, session: Session) -> str:

@@ -149,6 +149,19 @@ pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// `12,345`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The header block: what ran, when, for how long, and how busy it kept the CPU.
 pub fn header(session: &Session) -> String {
     let m = &session.meta;
@@ -386,6 +399,16 @@ impl<'a> TreeRenderer<'a> {
         let node = self.tree.node(id);
         let time = self.r.time(node.total_us, self.root_total);
         match node.kind {
+            NodeKind::Function(func) if node.recursion > 0 => {
+                let times = if self.r.options.unicode { "×" } else { "x" };
+                format!(
+                    "{time} {}  {}[{times} {} recursive calls]{}",
+                    self.r.function(func),
+                    self.r.colors.faint,
+                    thousands(node.recursion.into()),
+                    self.r.colors.end
+                )
+            }
             NodeKind::Function(func) => format!("{time} {}", self.r.function(func)),
             NodeKind::SelfTime => format!("{time} [self]"),
             NodeKind::Thread(t) => {
