@@ -92,8 +92,18 @@ def test_stacks_read_from_memory_equal_the_interpreters_frame_for_frame():
         assert ready.wait(10)
         threads[t.ident] = t
     try:
-        # Every parked thread sits in Event.wait → Condition.wait → lock.acquire, a C call
-        # that released the GIL: its frames do not move while we compare.
+        # Every parked thread sits in Event.wait → Condition.wait → lock.acquire, a C call:
+        # its frames do not move while we compare. A thread that has set `ready` may still be
+        # on its way there (free-threaded builds run it meanwhile): wait until it arrives.
+        deadline = time.monotonic() + 10
+        while not all(
+            [_name(f.f_code) for f in (frame, frame.f_back)] == ["Condition.wait", "Event.wait"]
+            or [f.f_code.co_name for f in (frame, frame.f_back)] == ["wait", "wait"]
+            for ident, frame in sys._current_frames().items()
+            if ident in threads
+        ):
+            assert time.monotonic() < deadline, "the threads never parked"
+            time.sleep(0.01)
         read = dict(_native._read_stacks())
         truth = sys._current_frames()
         for ident, t in threads.items():
