@@ -142,6 +142,9 @@ struct AsyncStacks {
     prefix: Option<Vec<RawFrame>>,
     /// The task's own frame, as last seen running.
     anchor_frame: Option<RawFrame>,
+    /// The last state the timer could tell: a tick whose read failed a check (free-threaded
+    /// builds change a context under the reader more often) is taken to be in that state.
+    last_view: Option<View>,
 }
 
 impl AsyncStacks {
@@ -169,14 +172,17 @@ impl AsyncStacks {
         out: &mut Vec<RawFrame>,
     ) -> bool {
         out.clear();
-        match view {
+        if let Some(v) = view {
+            self.last_view = Some(v.clone());
+        }
+        match self.last_view.clone() {
             None | Some(View::InContext) => {
                 self.learn(frames);
                 return false;
             }
             Some(View::Awaiting(chain)) => {
                 out.push(pseudo(AWAIT_CODE));
-                out.extend_from_slice(chain);
+                out.extend_from_slice(&chain);
             }
             Some(View::Elsewhere) if self.watch.strict => {
                 out.push(pseudo(OUT_OF_CONTEXT_CODE));
@@ -276,6 +282,7 @@ impl Recorder {
             watch,
             prefix: None,
             anchor_frame: None,
+            last_view: None,
         });
     }
 
@@ -366,7 +373,8 @@ impl Recorder {
     }
 
     /// Records one pass: a sample for every captured thread that had Python frames.
-    /// `view` is what an async-mode recording's thread was doing (see `tasks.rs`).
+    /// `view` is what an async-mode recording's thread was doing (see `tasks.rs`), `None`
+    /// when the timer could not tell.
     pub fn record(&mut self, capture: &Capture, threads: &[ThreadInfo], view: Option<&View>) {
         let now = capture.time_us.max(self.last_pass_us);
         let mut rewritten = std::mem::take(&mut self.rewritten);
@@ -779,10 +787,17 @@ mod tests {
                 let pass = capture(1_000 * (i as u64 + 1), &[(0, None, Gil::None, stack)]);
                 r.record(&pass, &threads, Some(view));
             }
+            // A tick whose state could not be read is taken to be in the last state.
+            r.record(
+                &capture(6_000, &[(0, None, Gil::None, idle)]),
+                &threads,
+                None,
+            );
             let s = r.finish(5_000, Counts::default(), &threads, &mut codes);
             let t = &s.threads[0];
             assert_eq!(names(&s, t.samples.stack[0]), ["<module>", "main", "work"]);
             assert_eq!(t.samples.stack[4], t.samples.stack[1]);
+            assert_eq!(t.samples.stack[5], t.samples.stack[1]);
             // Awaiting: the task's frames under the loop's, wherever the loop is meanwhile.
             assert_eq!(
                 names(&s, t.samples.stack[1]),
