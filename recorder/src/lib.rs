@@ -137,13 +137,16 @@ fn watch_request(py: Python<'_>, w: &Bound<'_, PyTuple>) -> PyResult<sampler::Wa
         .call_method0("get_ident")?
         .extract()?;
     Ok(sampler::WatchRequest {
-        thread,
-        var: addr(&var),
-        var_hash: tasks::hamt_hash(var.hash()? as i64),
-        token: addr(&token),
-        coro: if coro.is_none() { 0 } else { addr(&coro) },
+        watch: tasks::Watch {
+            thread,
+            var: addr(&var),
+            var_hash: tasks::hamt_hash(var.hash()? as i64),
+            token: addr(&token),
+            coro: if coro.is_none() { 0 } else { addr(&coro) },
+            anchor: None,
+            strict,
+        },
         anchor_code: addr(&code),
-        strict,
         probes: (addr(&small), addr(&large)),
     })
 }

@@ -36,16 +36,12 @@ use crate::spool::SpoolWriter;
 use crate::stacks::{Gil, StackRead, StackReader};
 use crate::tasks::{self, HamtTypes, Watch};
 
-/// An async-mode recording's request: what `tasks::Watch` needs, as live objects' addresses
-/// (the caller keeps the objects alive until the recording stops).
+/// An async-mode recording's request, as live objects' addresses (the caller keeps the
+/// objects alive until the recording stops).
 pub struct WatchRequest {
-    pub thread: u64,
-    pub var: u64,
-    pub var_hash: u32,
-    pub token: u64,
-    pub coro: u64,
+    /// Without its anchor, which is the code object at `anchor_code`.
+    pub watch: Watch,
     pub anchor_code: u64,
-    pub strict: bool,
     /// Two contexts whose HAMT roots are a bitmap node and an array node.
     pub probes: (u64, u64),
 }
@@ -206,13 +202,8 @@ pub fn start(
                     st.hamt = HamtTypes { bitmap, array };
                 }
                 recorder.set_watch(Watch {
-                    thread: w.thread,
-                    var: w.var,
-                    var_hash: w.var_hash,
-                    token: w.token,
-                    coro: w.coro,
                     anchor: reader.code_index(w.anchor_code),
-                    strict: w.strict,
+                    ..w.watch
                 });
             }
         }

@@ -70,18 +70,12 @@ pub fn encode(session: &Session) -> Vec<u8> {
     for (func, (figures, callers)) in &stats {
         out.key(func);
         out.tuple(5);
-        out.int(figures.calls);
-        out.int(figures.calls);
-        out.float(figures.own);
-        out.float(figures.cumulative);
+        out.figures(figures);
         out.dict_start();
         for (caller, f) in callers {
             out.key(caller);
             out.tuple(4);
-            out.int(f.calls);
-            out.int(f.calls);
-            out.float(f.own);
-            out.float(f.cumulative);
+            out.figures(f);
         }
         out.dict_end();
     }
@@ -123,6 +117,15 @@ impl Marshal {
         let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
         self.0.extend_from_slice(&len.to_le_bytes());
         self.0.extend_from_slice(&value.as_bytes()[..len as usize]);
+    }
+
+    /// `primitive calls, calls, own time, cumulative time`: the same count twice, as a
+    /// sampler cannot tell primitive calls from recursive ones.
+    fn figures(&mut self, f: &Figures) {
+        self.int(f.calls);
+        self.int(f.calls);
+        self.float(f.own);
+        self.float(f.cumulative);
     }
 
     fn key(&mut self, (file, line, name): &Key) {
