@@ -168,21 +168,21 @@ impl AsyncStacks {
     fn rewrite(
         &mut self,
         frames: &[RawFrame],
-        view: Option<&View>,
+        view: Option<View>,
         out: &mut Vec<RawFrame>,
     ) -> bool {
         out.clear();
-        if let Some(v) = view {
-            self.last_view = Some(v.clone());
+        if view.is_some() {
+            self.last_view = view;
         }
-        match self.last_view.clone() {
+        match self.last_view {
             None | Some(View::InContext) => {
                 self.learn(frames);
                 return false;
             }
-            Some(View::Awaiting(chain)) => {
+            Some(View::Awaiting(ref chain)) => {
                 out.push(pseudo(AWAIT_CODE));
-                out.extend_from_slice(&chain);
+                out.extend_from_slice(chain);
             }
             Some(View::Elsewhere) if self.watch.strict => {
                 out.push(pseudo(OUT_OF_CONTEXT_CODE));
@@ -375,7 +375,7 @@ impl Recorder {
     /// Records one pass: a sample for every captured thread that had Python frames.
     /// `view` is what an async-mode recording's thread was doing (see `tasks.rs`), `None`
     /// when the timer could not tell.
-    pub fn record(&mut self, capture: &Capture, threads: &[ThreadInfo], view: Option<&View>) {
+    pub fn record(&mut self, capture: &Capture, threads: &[ThreadInfo], mut view: Option<View>) {
         let now = capture.time_us.max(self.last_pass_us);
         let mut rewritten = std::mem::take(&mut self.rewritten);
         for t in &capture.threads {
@@ -385,7 +385,7 @@ impl Recorder {
             let mut frames = &capture.frames[t.frames.clone()];
             if self.is_watched(t.thread, threads) {
                 if let Some(a) = &mut self.async_stacks {
-                    if a.rewrite(frames, view, &mut rewritten) {
+                    if a.rewrite(frames, view.take(), &mut rewritten) {
                         frames = &rewritten;
                     }
                 }
@@ -785,7 +785,7 @@ mod tests {
                     _ => idle,
                 };
                 let pass = capture(1_000 * (i as u64 + 1), &[(0, None, Gil::None, stack)]);
-                r.record(&pass, &threads, Some(view));
+                r.record(&pass, &threads, Some(view.clone()));
             }
             // A tick whose state could not be read is taken to be in the last state.
             r.record(

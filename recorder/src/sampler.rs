@@ -397,7 +397,7 @@ impl State {
                     .and_then(|t| tasks::view(reader, &st.hamt, w, t.context)),
                 _ => None,
             };
-            recorder.record(&st.capture, &st.threads, view.as_ref());
+            recorder.record(&st.capture, &st.threads, view);
             if let (true, Some(spool)) = (flush, &mut recorder.spool) {
                 spool.flush();
             }

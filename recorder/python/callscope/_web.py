@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Optional, Union
+from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qs
 
 from callscope.profiler import Profiler
@@ -49,35 +49,12 @@ class RequestProfile:
         show: bool,
         profile_dir: Optional[str],
         interval: float,
-        async_mode: str = "disabled",
-        threads: str = "current",
+        async_mode: str,
+        threads: str,
     ) -> None:
         self.show = show
         self.profile_dir = profile_dir
         self.profiler = Profiler(interval=interval, async_mode=async_mode, threads=threads)
-
-    @classmethod
-    def for_request(
-        cls,
-        *,
-        asked: bool,
-        allowed: bool,
-        profile_dir: Optional[str],
-        interval: float,
-        async_mode: str = "disabled",
-        threads: str = "current",
-    ) -> Optional["RequestProfile"]:
-        """The profile to take of a request, or ``None`` when it is not profiled."""
-        show = asked and allowed
-        if not show and not profile_dir:
-            return None
-        return cls(
-            show=show,
-            profile_dir=profile_dir,
-            interval=interval,
-            async_mode=async_mode,
-            threads=threads,
-        )
 
     def start(self, description: str) -> None:
         self.profiler.start(target_description=description)
@@ -93,6 +70,43 @@ class RequestProfile:
 
             return report.report(session)
         return None
+
+
+class MiddlewareOptions:
+    """The options of a middleware, and the decision it makes with them for each request.
+    The WSGI and ASGI middlewares are given them; Django's reads them from its settings."""
+
+    def __init__(
+        self,
+        *,
+        interval: float,
+        profile_dir: Optional[str],
+        allow: Optional[Callable[[Any], bool]],
+        url_argument: str,
+        async_mode: str = "disabled",
+        threads: str = "current",
+    ) -> None:
+        self.interval = interval
+        self.profile_dir = profile_dir
+        self.allow = allow
+        self.url_argument = url_argument
+        self.async_mode = async_mode
+        self.threads = threads
+
+    def profile_for(self, query_string: Union[str, bytes], request: Any) -> Optional[RequestProfile]:
+        """The profile to take of ``request`` (an environ, a scope, a Django request), or
+        ``None`` when it is not profiled."""
+        asked = asks_for_profile(query_string, self.url_argument)
+        show = asked and (self.allow is None or bool(self.allow(request)))
+        if not show and not self.profile_dir:
+            return None
+        return RequestProfile(
+            show=show,
+            profile_dir=self.profile_dir,
+            interval=self.interval,
+            async_mode=self.async_mode,
+            threads=self.threads,
+        )
 
 
 def save(session, directory: str, name: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Dict, MutableMapping, Optional
 
-from callscope._web import RequestProfile, asks_for_profile
+from callscope._web import MiddlewareOptions
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,7 +25,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class ProfilerMiddleware:
+class ProfilerMiddleware(MiddlewareOptions):
     def __init__(
         self,
         app: ASGIApp,
@@ -37,27 +37,21 @@ class ProfilerMiddleware:
         async_mode: str = "enabled",
         threads: str = "all",
     ) -> None:
+        super().__init__(
+            interval=interval,
+            profile_dir=profile_dir,
+            allow=allow,
+            url_argument=url_argument,
+            async_mode=async_mode,
+            threads=threads,
+        )
         self.app = app
-        self.interval = interval
-        self.profile_dir = profile_dir
-        self.allow = allow
-        self.url_argument = url_argument
-        self.async_mode = async_mode
-        self.threads = threads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
-        asked = asks_for_profile(scope.get("query_string", b""), self.url_argument)
-        profile = RequestProfile.for_request(
-            asked=asked,
-            allowed=asked and (self.allow is None or bool(self.allow(scope))),
-            profile_dir=self.profile_dir,
-            interval=self.interval,
-            async_mode=self.async_mode,
-            threads=self.threads,
-        )
+        profile = self.profile_for(scope.get("query_string", b""), scope)
         if profile is None:
             await self.app(scope, receive, send)
             return

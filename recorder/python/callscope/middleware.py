@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from callscope._web import RequestProfile, asks_for_profile
+from callscope._web import MiddlewareOptions
 
 _UNSET = object()
 
@@ -60,13 +60,14 @@ class ProfilerMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
-        asked = asks_for_profile(request.META.get("QUERY_STRING", ""), _setting("URL_ARGUMENT", "profile"))
-        profile = RequestProfile.for_request(
-            asked=asked,
-            allowed=asked and _show_allowed(request),
-            profile_dir=_setting("PROFILE_DIR", None),
+        # Read at each request: settings may change (as tests change them).
+        options = MiddlewareOptions(
             interval=float(_setting("INTERVAL", 0.001)),
+            profile_dir=_setting("PROFILE_DIR", None),
+            allow=_show_allowed,
+            url_argument=_setting("URL_ARGUMENT", "profile"),
         )
+        profile = options.profile_for(request.META.get("QUERY_STRING", ""), request)
         if profile is None:
             return self.get_response(request)
         profile.start(f"{request.method} {request.path}")

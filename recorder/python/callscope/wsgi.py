@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, List, Optional
 
-from callscope._web import RequestProfile, asks_for_profile
+from callscope._web import MiddlewareOptions, RequestProfile
 
 Environ = dict
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
-class ProfilerMiddleware:
+class ProfilerMiddleware(MiddlewareOptions):
     def __init__(
         self,
         app: WSGIApp,
@@ -33,20 +33,13 @@ class ProfilerMiddleware:
         allow: Optional[Callable[[Environ], bool]] = None,
         url_argument: str = "profile",
     ) -> None:
+        super().__init__(
+            interval=interval, profile_dir=profile_dir, allow=allow, url_argument=url_argument
+        )
         self.app = app
-        self.interval = interval
-        self.profile_dir = profile_dir
-        self.allow = allow
-        self.url_argument = url_argument
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        asked = asks_for_profile(environ.get("QUERY_STRING", ""), self.url_argument)
-        profile = RequestProfile.for_request(
-            asked=asked,
-            allowed=asked and (self.allow is None or bool(self.allow(environ))),
-            profile_dir=self.profile_dir,
-            interval=self.interval,
-        )
+        profile = self.profile_for(environ.get("QUERY_STRING", ""), environ)
         if profile is None:
             return self.app(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET")
