@@ -164,21 +164,23 @@ impl AsyncStacks {
         }
     }
 
-    /// The stack to record instead of `frames`, into `out`; false to record `frames`.
+    /// Whether to record `frames`, or the stack written into `out` instead, or nothing.
     fn rewrite(
         &mut self,
         frames: &[RawFrame],
         view: Option<View>,
         out: &mut Vec<RawFrame>,
-    ) -> bool {
+    ) -> Rewrite {
         out.clear();
-        if view.is_some() {
-            self.last_view = view;
+        match view {
+            Some(View::Switching) => return Rewrite::Skip,
+            Some(v) => self.last_view = Some(v),
+            None => {}
         }
         match self.last_view {
-            None | Some(View::InContext) => {
+            None | Some(View::InContext | View::Switching) => {
                 self.learn(frames);
-                return false;
+                return Rewrite::AsRead;
             }
             Some(View::Awaiting(ref chain)) => {
                 out.push(pseudo(AWAIT_CODE));
@@ -188,11 +190,17 @@ impl AsyncStacks {
                 out.push(pseudo(OUT_OF_CONTEXT_CODE));
                 out.extend(self.anchor_frame);
             }
-            Some(View::Elsewhere) => return false,
+            Some(View::Elsewhere) => return Rewrite::AsRead,
         }
         out.extend_from_slice(self.prefix.as_deref().unwrap_or_default());
-        true
+        Rewrite::Rewritten
     }
+}
+
+enum Rewrite {
+    AsRead,
+    Rewritten,
+    Skip,
 }
 
 /// One sample as recorded and as streamed: times relative to the recording's start.
@@ -385,8 +393,11 @@ impl Recorder {
             let mut frames = &capture.frames[t.frames.clone()];
             if self.is_watched(t.thread, threads) {
                 if let Some(a) = &mut self.async_stacks {
-                    if a.rewrite(frames, view.take(), &mut rewritten) {
-                        frames = &rewritten;
+                    match a.rewrite(frames, view.take(), &mut rewritten) {
+                        Rewrite::AsRead => {}
+                        Rewrite::Rewritten => frames = &rewritten,
+                        // Dropped as a torn read is.
+                        Rewrite::Skip => continue,
                     }
                 }
             }
@@ -746,10 +757,8 @@ mod tests {
         assert_eq!(s.threads[0].name, "worker");
     }
 
-    #[test]
-    fn an_async_recording_shows_where_its_task_waits() {
-        let (mut codes, threads) = (codes(), threads());
-        let watch = |strict| Watch {
+    fn watch(strict: bool) -> Watch {
+        Watch {
             thread: 1,
             var: 0,
             var_hash: 0,
@@ -757,7 +766,12 @@ mod tests {
             coro: 0,
             anchor: Some(1),
             strict,
-        };
+        }
+    }
+
+    #[test]
+    fn an_async_recording_shows_where_its_task_waits() {
+        let (mut codes, threads) = (codes(), threads());
         let running: &[(u32, i32)] = &[(2, 4), (1, 2), (0, 0)];
         let idle: &[(u32, i32)] = &[(3, 0), (0, 6)];
         let waiting_at = vec![RawFrame {
@@ -812,6 +826,31 @@ mod tests {
             let wait = s.frame(*s.stack_frames(t.samples.stack[1]).last().unwrap());
             assert_eq!(s.function(wait.func).kind, FunctionKind::Pseudo);
             s.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_tick_that_saw_the_context_switch_records_nothing() {
+        let (mut codes, threads) = (codes(), threads());
+        let mut r = Recorder::new(Metadata::default(), 0, Threads::All);
+        r.set_watch(watch(false));
+        let running: &[(u32, i32)] = &[(2, 4), (1, 2), (0, 0)];
+        let selecting: &[(u32, i32)] = &[(3, 0), (0, 6)];
+        let ticks = [
+            (running, View::InContext),
+            // Read in the task's context, and by the end of the read in the loop's select.
+            (selecting, View::Switching),
+            (running, View::InContext),
+        ];
+        for (i, (stack, view)) in ticks.into_iter().enumerate() {
+            let pass = capture(1_000 * (i as u64 + 1), &[(0, None, Gil::None, stack)]);
+            r.record(&pass, &threads, Some(view));
+        }
+        let s = r.finish(3_000, Counts::default(), &threads, &mut codes);
+        let t = &s.threads[0];
+        assert_eq!(t.samples.time_us, [1_000, 3_000]);
+        for &stack in &t.samples.stack {
+            assert_eq!(names(&s, stack), ["<module>", "main", "work"]);
         }
     }
 

@@ -34,7 +34,7 @@ use crate::memory::OwnProcess;
 use crate::recorder::{Capture, CapturedThread, CodeNames, Recorder, ThreadInfo, Threads};
 use crate::spool::SpoolWriter;
 use crate::stacks::{Gil, StackRead, StackReader};
-use crate::tasks::{self, HamtTypes, Watch};
+use crate::tasks::{self, HamtTypes, View, Watch};
 
 /// An async-mode recording's request, as live objects' addresses (the caller keeps the
 /// objects alive until the recording stops).
@@ -394,9 +394,12 @@ impl State {
                     .threads
                     .iter()
                     .find(|t| t.ident == w.thread)
-                    .and_then(|t| tasks::view(reader, &st.hamt, w, t.context)),
+                    .and_then(|t| tasks::view(reader, &st.hamt, w, t.tstate, t.context)),
                 _ => None,
             };
+            if view == Some(View::Switching) {
+                COUNTERS.torn.fetch_add(1, Relaxed);
+            }
             recorder.record(&st.capture, &st.threads, view);
             if let (true, Some(spool)) = (flush, &mut recorder.spool) {
                 spool.flush();

@@ -41,6 +41,9 @@ pub enum View {
     Awaiting(Vec<RawFrame>),
     /// Outside it, with no await to show.
     Elsewhere,
+    /// The thread entered or left a context while its stack was read: the stack may be
+    /// from either side, so the tick records nothing for it.
+    Switching,
 }
 
 /// The types of the HAMT's nodes, which no header exports: taken from live contexts made
@@ -75,14 +78,24 @@ pub fn root_type<M: Memory>(reader: &StackReader<M>, context: u64) -> Option<u64
     mem.read_u64(root + l.ob_type).ok()
 }
 
-/// What the thread whose current context is `context` is doing for `watch`; `None` when
-/// it cannot be told (a torn read, a node type not known), and the sample is kept as read.
+/// What the thread at `tstate`, whose current context was `context` when its stack was
+/// read, is doing for `watch`; `None` when it cannot be told (a torn read, a node type not
+/// known), and the sample is kept as read.
 pub fn view<M: Memory>(
     reader: &mut StackReader<M>,
     types: &HamtTypes,
     watch: &Watch,
+    tstate: u64,
     context: u64,
 ) -> Option<View> {
+    // The loop enters and leaves a task's context around each step of it: a read that
+    // began in the profiled context can end in the loop's `select`.
+    let now = reader
+        .memory()
+        .read_u64(tstate + reader.layout().tstate_context);
+    if now.ok()? != context {
+        return Some(View::Switching);
+    }
     if in_context(reader, types, watch, context)? {
         return Some(View::InContext);
     }
