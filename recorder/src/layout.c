@@ -121,6 +121,11 @@ struct callscope_layout {
     uint64_t frame_valuestack;
     /* 3.9: f_executing; 3.10: f_state. */
     uint64_t frame_state;
+    /* 3.9, 3.10: where a frame object counts its references (0 once it is freed), and
+     * the thread's count of nested calls, at least its number of frames (see
+     * `StackReader::walk_objects`). */
+    uint64_t ob_refcnt;
+    uint64_t tstate_recursion_depth;
     uint64_t code_code;
     /* The instruction after a suspended await: 3.9/3.10 YIELD_FROM; 3.11/3.12 RESUME
      * (and its quickened or instrumented twin) with an argument of 2 or more. */
@@ -313,6 +318,8 @@ void callscope_layout(PyInterpreterState *interp, struct callscope_layout *l) {
     l->tstate_frame = offsetof(PyThreadState, frame);
     l->frame_kind = 0;
     l->frame_size = offsetof(PyFrameObject, f_lineno) + sizeof(int);
+    l->ob_refcnt = offsetof(PyObject, ob_refcnt);
+    l->tstate_recursion_depth = offsetof(PyThreadState, recursion_depth);
     l->frame_previous = offsetof(PyFrameObject, f_back);
     l->frame_code = offsetof(PyFrameObject, f_code);
     l->frame_instr = offsetof(PyFrameObject, f_lasti);

@@ -78,6 +78,8 @@ pub struct Layout {
     pub frame_stacktop: u64,
     pub frame_valuestack: u64,
     pub frame_state: u64,
+    pub ob_refcnt: u64,
+    pub tstate_recursion_depth: u64,
     pub code_code: u64,
     pub op_yield_from: u64,
     pub op_resume: u64,

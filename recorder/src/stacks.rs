@@ -157,6 +157,7 @@ impl<M: Memory> StackReader<M> {
                 l.tstate_frame,
                 l.tstate_datastack_chunk,
                 l.tstate_context,
+                l.tstate_recursion_depth,
             ],
             8,
         );
@@ -294,7 +295,12 @@ impl<M: Memory> StackReader<M> {
             return Ok(());
         }
         match l.frame_kind() {
-            FrameKind::Object => self.walk_objects(frame, out),
+            FrameKind::Object => {
+                // A frame is counted before the thread state points at it, and uncounted
+                // before it lets go of it.
+                let depth = i32_at(ts, l.tstate_recursion_depth).max(0) as usize + 1;
+                self.walk_objects(frame, depth.min(MAX_DEPTH), out)
+            }
             FrameKind::Interpreter => {
                 self.copy_chunk(u64_at(ts, l.tstate_datastack_chunk), frame);
                 let result = self.walk_interpreter(frame, out);
@@ -306,18 +312,30 @@ impl<M: Memory> StackReader<M> {
         }
     }
 
-    /// 3.9, 3.10: one read per `PyFrameObject`.
-    fn walk_objects(&mut self, mut frame: u64, out: &mut Vec<RawFrame>) -> Result<(), Torn> {
+    /// 3.9, 3.10: one read per `PyFrameObject`, at most `max_depth` of them: the thread's
+    /// count of nested calls when the read began. A frame freed during the read can be
+    /// taken by a new call (of this thread or another) before the read reaches it; the
+    /// walk then goes on down that call's stack, and the two joined were deeper than the
+    /// thread (the stress test saw 300 frames of a 201-deep recursion).
+    fn walk_objects(
+        &mut self,
+        mut frame: u64,
+        max_depth: usize,
+        out: &mut Vec<RawFrame>,
+    ) -> Result<(), Torn> {
         let l = self.layout;
         let mut buf = std::mem::take(&mut self.frame_buf);
         let result = (|| {
             let mut depth = 0;
             while frame != 0 {
                 depth += 1;
-                if depth > MAX_DEPTH {
+                if depth > max_depth {
                     return Err(Torn::Invalid);
                 }
                 self.mem.read(frame, &mut buf)?;
+                if self.freed(&buf) {
+                    return Err(Torn::Invalid);
+                }
                 out.push(self.object_frame(&buf, depth == 1)?);
                 frame = u64_at(&buf, l.frame_previous);
             }
@@ -384,6 +402,15 @@ impl<M: Memory> StackReader<M> {
             offset,
             in_call,
         })
+    }
+
+    /// A 3.9/3.10 frame object freed while the stack was read. Its memory stays a frame
+    /// (the free list and the code objects' spare frames keep it), and its `f_back` links
+    /// the free list: followed, it gave stacks thousands of frames deep, of frames that do
+    /// not run. A frame that has returned but is still referenced (by a traceback) keeps
+    /// its caller alive, and the stack read through it is the one of a moment before.
+    fn freed(&self, buf: &[u8]) -> bool {
+        u64_at(buf, self.layout.ob_refcnt) == 0
     }
 
     /// A 3.11+ `_PyInterpreterFrame`'s code and instruction, from its bytes; `None` for a

@@ -199,7 +199,11 @@ def test_stress_threads_exceptions_fork_and_multiprocessing_at_10_khz(tmp_path):
     c = s.counts
     thread_samples = sum(t["samples"] for t in s.threads)
     assert c["errors"] == 0, c
-    assert c["torn"] < 0.01 * thread_samples, (c, thread_samples)
+    # 3.9/3.10 read a frame object at a time, and a thread raising through its 200-deep
+    # recursion as fast as it can frees them faster than the read follows them: such
+    # reads are dropped as torn (about 1.5 % of the samples there).
+    torn_share = 0.01 if sys.version_info >= (3, 11) else 0.04
+    assert c["torn"] < torn_share * thread_samples, (c, thread_samples)
     assert s.sample_count > 1000, c
     # Under a loaded machine the 10 kHz timer gets fewer ticks, so what must hold is the
     # share: the unwinder's time is in its 200-deep recursion, and its deep stacks are read
@@ -208,7 +212,8 @@ def test_stress_threads_exceptions_fork_and_multiprocessing_at_10_khz(tmp_path):
     assert unwinder["deep"] > 0.5 * unwinder["Thread.run"], unwinder
     deepest = max(st.count("deep") for st in stacks(s, "unwind"))
     assert deepest > 150, deepest
-    if sys.version_info >= (3, 11):
-        # Never deeper than the recursion. 3.9/3.10 read some stacks through freed frames
-        # (a known limit, docs/recorder.md): up to 2,600 `deep` frames were seen there.
-        assert deepest <= 201, deepest
+    # Never deeper than the recursion. 3.9/3.10 once read stacks through freed frames, up
+    # to 2,600 `deep` frames of it; their reads are now bounded by the thread's count of
+    # nested calls, which also counts the C call raising ValueError, and a frame being
+    # entered: a read joined from two stacks can have two frames more (docs/recorder.md).
+    assert deepest <= (201 if sys.version_info >= (3, 11) else 203), deepest
