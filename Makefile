@@ -45,7 +45,7 @@ test-rust:
 # The recorder's tests on every supported CPython (and a free-threaded 3.13t, built once
 # from Debian's CPython source into ~/.cache/callscope), each with its own wheel and venv.
 test-python: viewer-template
-	@scripts/setup.sh python
+	@scripts/setup.sh python peers
 	@set -e; pythons=$$(scripts/recorder.sh pythons); for py in $$pythons; do \
 		v=$$(scripts/recorder.sh version $$py); \
 		echo "== recorder tests on CPython $$v"; \

@@ -8,6 +8,8 @@
 #   scripts/setup.sh python   maturin (builds the callscope wheel) in .tools/maturin
 #   scripts/setup.sh viewer   trunk, wasm-bindgen-cli, and from npm wasm-opt (binaryen)
 #   scripts/setup.sh browser  Debian's chromium, and playwright-core from npm
+#   scripts/setup.sh peers    the peer tools the export formats are checked with: Debian's
+#                             golang-go (`go tool pprof`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,7 @@ MATURIN_VERSION=1.16.0
 TRUNK_VERSION=0.21.14
 # Must equal the wasm-bindgen version in Cargo.lock (viewer-wasm pins it with `=`).
 WASM_BINDGEN_VERSION=0.2.130
+GOLANG_GO_VERSION=2:1.19~1
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -108,6 +111,15 @@ setup_browser() {
     setup_npm
 }
 
+setup_peers() {
+    if ! dpkg-query -W -f '${Version}' golang-go 2>/dev/null | grep -qx "$GOLANG_GO_VERSION"; then
+        log "installing Debian's golang-go $GOLANG_GO_VERSION (go tool pprof)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2 || true
+        apt-get install -y -qq "golang-go=$GOLANG_GO_VERSION" >&2
+    fi
+}
+
 for what in "$@"; do
     case "$what" in
         rust) setup_rust ;;
@@ -116,6 +128,7 @@ for what in "$@"; do
         python) setup_python ;;
         viewer) setup_viewer ;;
         browser) setup_browser ;;
+        peers) setup_peers ;;
         *) log "unknown part: $what"; exit 2 ;;
     esac
 done

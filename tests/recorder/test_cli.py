@@ -1,5 +1,6 @@
 """The ``callscope`` command: running programs as Python would, and its outputs."""
 
+import collections
 import io
 import json
 import os
@@ -260,6 +261,57 @@ def test_pstats_output_loads_in_python_pstats_with_the_function_tables_times(tmp
     report = io.StringIO()
     pstats.Stats(str(out), stream=report).sort_stats("cumulative").print_stats(5).print_callers("spin")
     assert "spin" in report.getvalue() and "shapes.py" in report.getvalue()
+
+
+def go_pprof_top(path, sample_index):
+    """``go tool pprof -top`` of a file, as {name: (flat ms, cum ms)}, and its header."""
+    proc = subprocess.run(
+        ["go", "tool", "pprof", "-top", "-unit=ms", "-nodefraction=0", "-nodecount=100000",
+         f"-sample_index={sample_index}", str(path)],
+        capture_output=True, text=True, env={**os.environ, "PPROF_TMPDIR": str(path.parent)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r"\s*([\d.]+)(?:ms)?\s+[\d.]+%\s+[\d.]+%\s+([\d.]+)(?:ms)?\s+[\d.]+%\s+(.+)$", line)
+        if m:
+            rows[m[3]] = (float(m[1]), float(m[2]))
+    return rows, proc.stdout
+
+
+def test_pprof_output_reads_in_go_pprof_with_the_function_tables_times(tmp_path):
+    session_file, out = tmp_path / "x.pyisession", tmp_path / "x.pb.gz"
+    proc = run_callscope("-r", "session", "-o", str(session_file), "shapes.py")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_callscope("--load", str(session_file), "-r", "pprof", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    wall, text = go_pprof_top(out, "wall")
+    assert "Type: wall" in text, text
+    session = callscope.Session.load(str(session_file))
+
+    def table(flat):
+        """The function table's milliseconds per name (`s  name  file:line`), summed over
+        functions of one name as pprof's -top does (`spin` is also a `<built-in>` call
+        site, for the instant a call to it is made)."""
+        text = session.render_text(flat=flat, show_all=True, header=False)
+        ms = collections.Counter()
+        for row in (line.split() for line in text.splitlines()):
+            ms[row[1]] += float(row[0]) * 1000
+        return ms
+
+    totals, own = table("total"), table("self")
+    for name in ("outer", "middle", "inner", "spin", "Parser.parse", "recurse"):
+        flat, cum = wall[name]
+        # Equal within the rounding of the function table (milliseconds, per function).
+        assert abs(cum - totals[name]) <= 2 and abs(flat - own.get(name, 0)) <= 2, (
+            name, (flat, cum), (own.get(name), totals[name]))  # fmt: skip
+    # Names pprof could take for C++ are kept; the launcher's frames are left out, as the
+    # function table leaves them.
+    assert "<module>" in wall and "<unknown>" not in wall, text
+    assert not any(name.startswith(("run_child", "_run_code")) for name in wall), wall
+    # CPU time is the second sample type: shapes.py computes, so most of it is CPU.
+    cpu, _ = go_pprof_top(out, "cpu")
+    assert cpu["spin"][1] > 0.5 * wall["spin"][1], (cpu["spin"], wall["spin"])
 
 
 def test_deep_recursion_prints_a_few_lines_unless_asked_for_every_level(tmp_path):

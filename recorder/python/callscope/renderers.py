@@ -138,6 +138,17 @@ class PstatsRenderer(Renderer):
         return session.to_bytes("pstats")
 
 
+class PprofRenderer(Renderer):
+    """pprof's gzip-compressed protobuf, with wall and CPU time per thread and stack, as
+    ``go tool pprof``, Pyroscope and Grafana read it."""
+
+    output_file_extension = "pb.gz"
+    output_is_binary = True
+
+    def render(self, session: Session) -> bytes:
+        return session.to_bytes("pprof")
+
+
 class HTMLRenderer(Renderer):
     """A self-contained HTML report: the viewer with the session inside, for sharing."""
 
@@ -158,4 +169,5 @@ BY_NAME = {
     "json": JSONRenderer,
     "collapsed": CollapsedRenderer,
     "pstats": PstatsRenderer,
+    "pprof": PprofRenderer,
 }
