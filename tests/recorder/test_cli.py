@@ -290,21 +290,22 @@ def test_pprof_output_reads_in_go_pprof_with_the_function_tables_times(tmp_path)
     session = callscope.Session.load(str(session_file))
 
     def table(flat):
-        """The function table's milliseconds per name (`s  name  file:line`), summed over
-        functions of one name as pprof's -top does (`spin` is also a `<built-in>` call
-        site, for the instant a call to it is made)."""
+        """The function table's milliseconds per function (`s  name  file:line`), by name:
+        pprof's -top puts together the functions of one name (`spin` is also a
+        `<built-in>` call site, for the instant a call to it is made)."""
         text = session.render_text(flat=flat, show_all=True, header=False)
-        ms = collections.Counter()
+        ms = collections.defaultdict(list)
         for row in (line.split() for line in text.splitlines()):
-            ms[row[1]] += float(row[0]) * 1000
+            ms[row[1]].append(float(row[0]) * 1000)
         return ms
 
     totals, own = table("total"), table("self")
     for name in ("outer", "middle", "inner", "spin", "Parser.parse", "recurse"):
         flat, cum = wall[name]
-        # Equal within the rounding of the function table (milliseconds, per function).
-        assert abs(cum - totals[name]) <= 2 and abs(flat - own.get(name, 0)) <= 2, (
-            name, (flat, cum), (own.get(name), totals[name]))  # fmt: skip
+        # Within the rounding of the function table (milliseconds, per function). Own
+        # times add up; a sample under two functions of one name counts once in pprof.
+        assert abs(flat - sum(own.get(name, [0]))) <= 2, (name, flat, own.get(name))
+        assert max(totals[name]) - 2 <= cum <= sum(totals[name]) + 2, (name, cum, totals[name])
     # Names pprof could take for C++ are kept; the launcher's frames are left out, as the
     # function table leaves them.
     assert "<module>" in wall and "<unknown>" not in wall, text
