@@ -227,12 +227,18 @@ def test_a_signal_to_callscope_reaches_the_program_and_the_profile_is_kept(tmp_p
     assert main_totals(callscope.Session.load(str(out)))["busy"] > 0.15
 
 
-def test_pstats_output_loads_in_python_pstats_with_the_function_tables_times(tmp_path):
-    session_file, out = tmp_path / "x.pyisession", tmp_path / "x.prof"
+def export_shapes(tmp_path, renderer, name):
+    """shapes.py's session, and its export with ``-r renderer`` from ``--load``."""
+    session_file, out = tmp_path / "x.pyisession", tmp_path / name
     proc = run_callscope("-r", "session", "-o", str(session_file), "shapes.py")
     assert proc.returncode == 0, proc.stderr
-    proc = run_callscope("--load", str(session_file), "-r", "pstats", "-o", str(out))
+    proc = run_callscope("--load", str(session_file), "-r", renderer, "-o", str(out))
     assert proc.returncode == 0, proc.stderr
+    return session_file, out
+
+
+def test_pstats_output_loads_in_python_pstats_with_the_function_tables_times(tmp_path):
+    session_file, out = export_shapes(tmp_path, "pstats", "x.prof")
     stats = pstats.Stats(str(out)).stats
     by_name = {name: figures for (_, _, name), figures in stats.items()}
     session = callscope.Session.load(str(session_file))
@@ -280,11 +286,7 @@ def go_pprof_top(path, sample_index):
 
 
 def test_pprof_output_reads_in_go_pprof_with_the_function_tables_times(tmp_path):
-    session_file, out = tmp_path / "x.pyisession", tmp_path / "x.pb.gz"
-    proc = run_callscope("-r", "session", "-o", str(session_file), "shapes.py")
-    assert proc.returncode == 0, proc.stderr
-    proc = run_callscope("--load", str(session_file), "-r", "pprof", "-o", str(out))
-    assert proc.returncode == 0, proc.stderr
+    session_file, out = export_shapes(tmp_path, "pprof", "x.pb.gz")
     wall, text = go_pprof_top(out, "wall")
     assert "Type: wall" in text, text
     session = callscope.Session.load(str(session_file))
