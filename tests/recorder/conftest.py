@@ -78,6 +78,18 @@ def main_totals(session: callscope.Session) -> Dict[str, float]:
     return thread_totals(session)["MainThread"]
 
 
+def longest_gap(session: callscope.Session, thread: str = "MainThread") -> float:
+    """The largest weight of one sample, in seconds. Weights are the wall time since the
+    previous sample, so a timer stalled by the machine (seen here up to 45 ms on a loaded
+    2-core box) gives that span to the stack it reads next: a phase's total is only known
+    to within this."""
+    doc = json.loads(session.to_bytes("speedscope"))
+    for profile in doc["profiles"]:
+        if profile["name"].rsplit(" (", 1)[0] == thread:
+            return max(profile["weights"], default=0) / 1e6
+    raise KeyError(thread)
+
+
 def stacks(session: callscope.Session, thread: str = "MainThread") -> List[List[str]]:
     """Every sample's stack of function names, outermost first."""
     doc = json.loads(session.to_bytes("speedscope"))

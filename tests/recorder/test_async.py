@@ -12,7 +12,7 @@ import pytest
 
 import callscope
 from callscope import Profiler
-from conftest import FIXTURES, busy, main_totals, stacks
+from conftest import FIXTURES, busy, longest_gap, main_totals, stacks
 
 
 def profile_task(mode, body):
@@ -75,9 +75,9 @@ async def fan_out():
 
 def test_tasks_created_inside_are_profiled_with_their_own_stacks():
     s = profile_task("enabled", fan_out)
-    t = main_totals(s)
+    t, slack = main_totals(s), longest_gap(s)
     # The children inherit the profiled context: their work is recorded as it runs.
-    assert t["child_a"] > 0.06 and t["child_b"] > 0.1, t
+    assert t["child_a"] > 0.08 - slack and t["child_b"] > 0.12 - slack, (t, slack)
     assert any(st[-2:] == ["child_b", "busy"] and "fan_out" not in st for st in stacks(s))
     # While every child waits, the profiled task waits at its gather.
     assert any(st[-2:] == ["fan_out", "[await]"] for st in stacks(s))
