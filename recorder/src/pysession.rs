@@ -114,7 +114,8 @@ impl PySession {
 
     /// The session in `format`: "callscope" (gzip, bytes), "pyinstrument" (session JSON),
     /// "speedscope", "collapsed", "pstats" (Python's profile statistics, bytes), "pprof"
-    /// (gzip-compressed protobuf) or "json" (the processed call tree).
+    /// (gzip-compressed protobuf), "firefox" (the Firefox Profiler's processed profile) or
+    /// "json" (the processed call tree).
     #[pyo3(signature = (format = "callscope"))]
     fn to_bytes<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
         let s = self.inner.clone();
@@ -125,11 +126,12 @@ impl PySession {
             "collapsed" => Ok(format::collapsed::encode(&s).into_bytes()),
             "pstats" => Ok(py.detach(|| format::pstats::encode(&s))),
             "pprof" => py.detach(|| format::pprof::encode(&s)),
+            "firefox" => py.detach(|| format::firefox::encode(&s)),
             "json" => Ok(json_tree::render(&s, &[], &ProcessorOptions::default()).into_bytes()),
             other => {
                 return Err(PyValueError::new_err(format!(
                     "unknown format {other:?}; expected callscope, pyinstrument, speedscope, \
-                     collapsed, pstats, pprof or json"
+                     collapsed, pstats, pprof, firefox or json"
                 )))
             }
         }

@@ -326,3 +326,28 @@ def test_deep_recursion_prints_a_few_lines_unless_asked_for_every_level(tmp_path
     assert len(folded.stdout.splitlines()) < 30
     every = run_callscope("--load", str(out), "-p", "collapse_recursion=false")
     assert every.stdout.count("down  deep_recursion.py:8") > 2_900
+
+
+def test_firefox_output_has_each_threads_samples_with_callscopes_times(tmp_path):
+    session_file, out = export_shapes(tmp_path, "firefox", "x.firefox.json")
+    doc = json.loads(out.read_text())
+    session = callscope.Session.load(str(session_file))
+    interval_ms = doc["meta"]["interval"]
+    assert interval_ms == session.interval * 1000
+    categories = [c["name"] for c in doc["meta"]["categories"]]
+    (main,) = [t for t in doc["threads"] if t["isMainThread"]]
+    (recorded,) = [t for t in session.threads if t["is_main"]]
+    samples = main["samples"]
+    # Weights are ticks: the track's running time is callscope's wall time, less the
+    # launcher's few samples, to within a tick per sample's rounding.
+    ms = sum(samples["weight"]) * interval_ms
+    assert abs(ms - recorded["wall_time"] * 1000) <= 0.05 * recorded["wall_time"] * 1000 + 5, (ms, recorded)
+    # shapes.py computes: its samples are drawn as running Python, the CPU deltas add up
+    # to about the thread's CPU time.
+    names = main["stringArray"]
+    leaf_categories = collections.Counter(
+        categories[main["frameTable"]["category"][main["stackTable"]["frame"][s]]] for s in samples["stack"]
+    )
+    assert leaf_categories.most_common(1)[0][0] == "Python", leaf_categories
+    assert abs(sum(samples["threadCPUDelta"]) / 1e6 - recorded["cpu_time"]) < 0.05 + 0.1 * recorded["cpu_time"], recorded
+    assert any(n.startswith("Parser.parse  ") and "shapes.py:" in n for n in names), names

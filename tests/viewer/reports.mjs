@@ -4,7 +4,7 @@
 //   CALLSCOPE=.venv/bin/callscope node tests/viewer/reports.mjs   (make test-viewer)
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import { ROOT, OUT, test, finish, drop, rowCells } from "./harness.mjs";
@@ -175,5 +175,51 @@ await test("a docs page with two embeds shows each profile in its own viewer, in
     server.kill();
   }
 });
+
+await test("a speedscope export opens in the speedscope app with each thread's total", async (page) => {
+  const session = join(OUT, "threads.pyisession");
+  const exported = join(OUT, "threads.speedscope.json");
+  callscope("-r", "session", "-o", session, join(PROGRAMS, "threads.py"));
+  callscope("--load", session, "-r", "speedscope", "-o", exported);
+  // What callscope recorded: each thread's wall time, in milliseconds.
+  const python = join(dirname(CALLSCOPE), "python");
+  const expected = JSON.parse(execFileSync(python, ["-c",
+    "import callscope, json, sys; s = callscope.Session.load(sys.argv[1]); " +
+    "print(json.dumps({t['name']: t['wall_time'] * 1000 for t in s.threads}))", session], { encoding: "utf-8" }));
+  assert.deepEqual(Object.keys(expected).sort(), ["MainThread", "worker"]);
+  // The app from npm, opened from file:// as toolchain-notes.md says.
+  const loader = join(OUT, "speedscope-load.js");
+  const b64 = readFileSync(exported).toString("base64");
+  writeFileSync(loader, `speedscope.loadFileFromBase64("threads.speedscope.json", "${b64}")`);
+  const app = join(ROOT, "node_modules/speedscope/dist/release/index.html");
+  const imported = page.waitForEvent("console", { predicate: (m) => /^import: /.test(m.text()), timeout: 60000 });
+  await page.goto(`${pathToFileURL(app).href}#localProfilePath=${loader}`);
+  await imported;
+  // A duration as speedscope prints it, in ms, with the step of its last digit.
+  const ms = (text) => {
+    const m = text.match(/^(\d+)(?:\.(\d+))?(ns|µs|us|ms|s|m)$/);
+    assert.ok(m, `a duration: ${text}`);
+    const scale = { ns: 1e-6, "µs": 1e-3, us: 1e-3, ms: 1, s: 1000, m: 60000 }[m[3]];
+    return { value: Number(`${m[1]}.${m[2] || 0}`) * scale, step: 10 ** -(m[2] || "").length * scale };
+  };
+  await page.getByText("Sandwich").click();
+  const seen = {};
+  for (let i = 0; i < 2; i++) {
+    // Every sample is under the thread's root: the sandwich's largest total is the profile's.
+    await page.waitForFunction(() => document.body.innerText.includes("Symbol Name"));
+    const text = await page.evaluate(() => document.body.innerText);
+    const name = text.match(/^(\S+) \(\d+\) \(\d\/2\)$/m)[1];
+    const totals = [...text.matchAll(/^([\d.]+(?:ns|µs|us|ms|s|m)) \([\d.<]+%\)$/gm)].map((m) => ms(m[1]));
+    seen[name] = totals.reduce((a, b) => (b.value > a.value ? b : a));
+    await page.screenshot({ path: join(OUT, `speedscope-${name}.png`) });
+    await page.keyboard.press("n");
+  }
+  assert.deepEqual(Object.keys(seen).sort(), ["MainThread", "worker"]);
+  for (const [name, total] of Object.entries(seen)) {
+    assert.ok(Math.abs(total.value - expected[name]) <= total.step / 2 + 1e-9,
+      `${name}: speedscope ${total.value} ms, callscope ${expected[name]} ms`);
+  }
+  assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /Something went wrong/);
+}, { offline: true });
 
 await finish("report");

@@ -149,6 +149,16 @@ class PprofRenderer(Renderer):
         return session.to_bytes("pprof")
 
 
+class FirefoxRenderer(Renderer):
+    """The Firefox Profiler's processed profile JSON: open it at profiler.firefox.com for a
+    track per thread, with its activity graph and thread states."""
+
+    output_file_extension = "firefox.json"
+
+    def render(self, session: Session) -> str:
+        return session.to_bytes("firefox").decode("utf-8")
+
+
 class HTMLRenderer(Renderer):
     """A self-contained HTML report: the viewer with the session inside, for sharing."""
 
@@ -170,4 +180,5 @@ BY_NAME = {
     "collapsed": CollapsedRenderer,
     "pstats": PstatsRenderer,
     "pprof": PprofRenderer,
+    "firefox": FirefoxRenderer,
 }

@@ -3,6 +3,7 @@
 
 pub mod callscope;
 pub mod collapsed;
+pub mod firefox;
 pub mod pprof;
 pub mod pstats;
 pub mod pyinstrument;
