@@ -10,11 +10,12 @@ export PYO3_PYTHON := $(HOST_PYTHON)
 # Rust tests that link libpython must load this interpreter's, not the system's.
 export LD_LIBRARY_PATH := $(dir $(HOST_PYTHON))../lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: help demo venv viewer viewer-template test test-rust test-python test-viewer lint wasm-check bench fuzz fixtures bless
+.PHONY: help demo venv viewer viewer-template dist test test-rust test-python test-viewer test-dist lint wasm-check bench fuzz fixtures bless
 
 help:
 	@echo "make demo    build callscope into .venv and profile a bundled example program"
 	@echo "make test    install what is missing, build, run every test"
+	@echo "make dist    wheels for every supported CPython and an sdist, into dist/"
 	@echo "make bench   benchmarks: session format and profiler overhead vs pyinstrument"
 	@echo "make fuzz    fuzz the session decoder for FUZZ_SECONDS (default 600)"
 	@echo "make bless   re-write the golden files from the current output"
@@ -32,7 +33,7 @@ venv: viewer-template
 	@scripts/setup.sh python bench
 	@scripts/recorder.sh install $(HOST_PYTHON) .venv
 
-test: lint test-rust wasm-check test-python test-viewer
+test: lint test-rust wasm-check test-python test-viewer test-dist
 
 lint:
 	@scripts/setup.sh rust
@@ -70,6 +71,19 @@ test-viewer: venv
 	@scripts/setup.sh browser
 	node tests/viewer/e2e.mjs
 	CALLSCOPE=$(CURDIR)/.venv/bin/callscope node tests/viewer/reports.mjs
+
+# Release files: a manylinux wheel per supported CPython and an sdist, each with the viewer.
+dist: viewer-template
+	@scripts/setup.sh python
+	@scripts/dist.sh build $$(scripts/recorder.sh pythons)
+
+# The host CPython's wheel installed with plain pip into a fresh venv and used from there;
+# the sdist carries the viewer; a build without the viewer says how to build it.
+test-dist: viewer-template
+	@scripts/setup.sh python
+	@scripts/dist.sh build $(HOST_PYTHON)
+	@scripts/dist.sh check $(HOST_PYTHON)
+	@scripts/dist.sh no-viewer
 
 # shared-model is also the viewer's model: it must keep building for the browser.
 wasm-check:

@@ -36,5 +36,24 @@ fn main() {
         .warnings(true)
         .compile("callscope_layout");
     println!("cargo:rerun-if-changed=src/layout.c");
+    // A wheel without the viewer would fail at its first report: say so at install time.
+    // The Python source is beside this crate in the repository, and beside its directory in
+    // an sdist (maturin puts pyproject.toml at the sdist's top).
+    let viewer = "python/callscope/viewer.html";
+    let found = [viewer.to_owned(), format!("../{viewer}")]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    match found {
+        // Only a file that exists is watched: a missing one would re-run this on every build.
+        Some(path) => println!("cargo:rerun-if-changed={path}"),
+        None if std::env::var_os("CARGO_FEATURE_WHEEL").is_some() => {
+            eprintln!(
+                "callscope's viewer is not built ({viewer} is missing): run `make viewer-template` \
+                 in the repository first, or install a callscope wheel or sdist, which carry it"
+            );
+            std::process::exit(1);
+        }
+        None => {}
+    }
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
 }
