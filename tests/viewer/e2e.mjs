@@ -260,6 +260,28 @@ await test("settings: library code, inverted, percent and threshold", async (pag
   await page.screenshot({ path: join(OUT, "inverted.png") });
 });
 
+await test("collapse recursion folds a function's calls of itself into one row, and the hash records the choice", async (page) => {
+  await open(page, "#view=tree&threshold=0");
+  await drop(page, "recursion.txt", Buffer.from("main;r;r;r;r;r;leaf 5\nmain;r;r;other 3\n"));
+  await page.waitForSelector("#session-header");
+  const all = async () => {
+    await page.focus("#calltree");
+    await page.keyboard.press("Home");
+    await page.keyboard.press("*");
+    return rowCells(page);
+  };
+  // On by default, as in the terminal: r's five levels are one row, its callees beneath.
+  assert.ok(await page.isChecked("#opt-recursion"));
+  let rows = await all();
+  assert.deepEqual(rows.map((r) => r.name), ["main", "r", "leaf", "other"]);
+  assert.match(await page.innerText("#calltree"), /\[× 4 recursive calls\]/);
+  await page.uncheck("#opt-recursion");
+  rows = await all();
+  assert.deepEqual(rows.map((r) => r.name), ["main", "r", "r", "r", "r", "r", "leaf", "other"]);
+  assert.doesNotMatch(await page.innerText("#calltree"), /recursive calls/);
+  assert.match(page.url(), /recursion=1/);
+});
+
 await test("the URL hash brings a reload back to the same view and selection", async (page) => {
   await open(page, `?url=/${FIXTURE}`);
   await page.waitForSelector("#session-header");

@@ -336,6 +336,7 @@ fn toolbar(props: &ToolbarProps) -> Html {
                 { setting("opt-libraries", "Hide library code", |s| s.group_libraries, |s, v| s.group_libraries = v) }
                 { setting("opt-importlib", "Hide importlib", |s| s.remove_importlib, |s, v| s.remove_importlib = v) }
                 { setting("opt-inverted", "Inverted", |s| s.inverted, |s, v| s.inverted = v) }
+                { setting("opt-recursion", "Collapse recursion", |s| s.collapse_recursion, |s, v| s.collapse_recursion = v) }
                 { setting("opt-percent", "Percent", |s| s.percent, |s, v| s.percent = v) }
                 <label title="Calls under this share of the total are folded into their caller">
                     {"Threshold "}

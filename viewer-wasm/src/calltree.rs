@@ -1,5 +1,6 @@
 //! The call tree view: virtualised rows, opened by click or keyboard.
 
+use callscope_model::render::text::thousands;
 use callscope_model::tree::CallTree;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
@@ -119,10 +120,16 @@ fn tree_row(row: &Row, kind: RowKind, tree: &CallTree, state: &UseReducerHandle<
             name,
             location,
             application,
+            recursion,
         } => html! {
             <>
                 <span class={classes!("name", application.then_some("app-code"))}>{name}</span>
                 <span class="loc">{location}</span>
+                if recursion > 0 {
+                    <span class="recursion">
+                        {format!("[× {} recursive calls]", thousands(recursion.into()))}
+                    </span>
+                }
             </>
         },
         RowKind::SelfTime => html! { <span class="name self">{"[self]"}</span> },

@@ -37,6 +37,7 @@ impl HashState {
                 "percent" => h.settings.percent = flag,
                 "inverted" => h.settings.inverted = flag,
                 "merged" => h.settings.merge_threads = flag,
+                "recursion" => h.settings.collapse_recursion = !flag,
                 "threshold" => {
                     if let Ok(t) = value.parse::<f64>() {
                         if t.is_finite() && (0.0..=100.0).contains(&t) {
@@ -84,6 +85,9 @@ impl HashState {
         }
         if s.merge_threads {
             parts.push("merged=1".into());
+        }
+        if s.collapse_recursion != defaults.collapse_recursion {
+            parts.push("recursion=1".into());
         }
         if s.threshold_pct != defaults.threshold_pct {
             parts.push(format!("threshold={}", s.threshold_pct));
@@ -162,6 +166,7 @@ mod tests {
                 threshold_pct: 0.25,
                 inverted: true,
                 merge_threads: true,
+                collapse_recursion: false,
             },
             selected: Some(RowKey::Group(3)),
             zoom: Some(NodeId::from_index(17)),

@@ -17,6 +17,8 @@ pub enum RowKind {
         name: String,
         location: String,
         application: bool,
+        /// Direct recursive calls folded into the row ("collapse recursion").
+        recursion: u32,
     },
     SelfTime,
     Thread {
@@ -169,6 +171,7 @@ fn kind(session: &Session, code: &CodeInfo, tree: &CallTree, id: NodeId) -> RowK
             name: session.function_name(f).to_owned(),
             location: location(session, code, f),
             application: code.is_application(f),
+            recursion: node.recursion,
         },
         NodeKind::SelfTime => RowKind::SelfTime,
         NodeKind::Thread(t) => RowKind::Thread {

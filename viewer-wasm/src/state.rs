@@ -70,6 +70,8 @@ pub struct Settings {
     pub inverted: bool,
     /// With every thread selected: one tree for all of them instead of a subtree each.
     pub merge_threads: bool,
+    /// A function's direct calls of itself fold into one row, as in the terminal.
+    pub collapse_recursion: bool,
 }
 
 impl Default for Settings {
@@ -81,6 +83,7 @@ impl Default for Settings {
             threshold_pct: 1.0,
             inverted: false,
             merge_threads: false,
+            collapse_recursion: true,
         }
     }
 }
@@ -134,6 +137,7 @@ impl Built {
             filter_threshold: settings.threshold_pct.max(0.0) / 100.0,
             group_library_frames: settings.group_libraries,
             remove_importlib: settings.remove_importlib,
+            collapse_recursion: settings.collapse_recursion,
             ..ProcessorOptions::default()
         };
         let s = &loaded.session;

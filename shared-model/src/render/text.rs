@@ -150,7 +150,7 @@ pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `12,345`.
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
