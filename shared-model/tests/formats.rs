@@ -117,6 +117,20 @@ fn collapsed_stacks_round_trip_counts() {
 }
 
 #[test]
+fn a_collapsed_line_with_no_frames_keeps_its_time() {
+    // As py-spy's `--format raw` writes a script's samples (its first frame is `<module>`,
+    // which is not HTML) and those of a thread that runs no Python code.
+    let text = "<module> (a.py:1);work (a.py:5) 7\n 3\n";
+    let s = format::load(text.as_bytes()).unwrap();
+    let rows = totals(&s);
+    assert!(
+        rows.contains(&("[no Python frames]".into(), String::new(), 3000, 3000)),
+        "{rows:?}"
+    );
+    assert_eq!(s.threads[0].samples.total_weight_us(), 10_000);
+}
+
+#[test]
 fn collapsed_export_merges_threads_and_counts_intervals() {
     let text = format::collapsed::encode(&small_program());
     assert!(text.contains("compute (/proj/app.py:30) 40\n"), "{text}");

@@ -351,3 +351,23 @@ def test_firefox_output_has_each_threads_samples_with_callscopes_times(tmp_path)
     assert leaf_categories.most_common(1)[0][0] == "Python", leaf_categories
     assert abs(sum(samples["threadCPUDelta"]) / 1e6 - recorded["cpu_time"]) < 0.05 + 0.1 * recorded["cpu_time"], recorded
     assert any(n.startswith("Parser.parse  ") and "shapes.py:" in n for n in names), names
+
+
+def test_py_spy_raw_output_loads_with_its_functions_and_sample_counts(tmp_path):
+    py_spy = Path(sys.executable).with_name("py-spy")
+    raw = tmp_path / "raw.txt"
+    proc = subprocess.run(
+        [str(py_spy), "record", "-r", "200", "-f", "raw", "-o", str(raw), "--",
+         sys.executable, str(SCRIPTS / "shapes.py")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if proc.returncode != 0 or not raw.exists():
+        pytest.skip(f"py-spy cannot record here: {proc.stderr.strip()[-300:]}")
+    counts = sum(int(line.rsplit(" ", 1)[1]) for line in raw.read_text().splitlines() if line.strip())
+    session = callscope.Session.load(str(raw))
+    assert session.counts["samples"] == counts
+    text = run_callscope("--load", str(raw), "--no-color", "--show-all").stdout
+    # Each line's frames keep their file and line, as py-spy wrote them (py-spy names
+    # methods without their class).
+    for name in ("outer", "middle", "inner", "spin", "parse"):
+        assert re.search(rf"\b{re.escape(name)}  shapes\.py:\d+", text), (name, text)

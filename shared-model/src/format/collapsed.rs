@@ -33,6 +33,9 @@ fn parse_frame(text: &str) -> (&str, &str, u32) {
     (text, "", 0)
 }
 
+/// The frame of a line with an empty stack.
+const NO_FRAMES: &str = "[no Python frames]";
+
 pub(crate) fn decode_text(text: &str) -> Result<Session, LoadError> {
     let meta = Metadata {
         interval_us: SAMPLE_US,
@@ -82,6 +85,12 @@ pub(crate) fn decode_text(text: &str) -> Result<Session, LoadError> {
             };
             let func = b.function(name, file, line_no, kind);
             frames.push(b.frame(func, line_no));
+        }
+        if frames.is_empty() {
+            // py-spy writes ` 7` for samples of a thread with no Python frame: their time
+            // stays in the profile, under a frame that says so.
+            let func = b.function(NO_FRAMES, "", 0, FunctionKind::Pseudo);
+            frames.push(b.frame(func, 0));
         }
         let Some(st) = b.stack_from_frames(frames.iter().copied()) else {
             return Err(bad());

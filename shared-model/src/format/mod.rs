@@ -122,7 +122,8 @@ fn load_plain(bytes: &[u8]) -> Result<(Session, Format), LoadError> {
             _ => Err(LoadError::UnknownFormat(describe_json(body))),
         };
     }
-    if body.starts_with(b"<") {
+    // A collapsed line can start with `<`, as `<module> (app.py:1);main (app.py:3) 5`.
+    if body.starts_with(b"<") && !std::str::from_utf8(body).is_ok_and(looks_collapsed) {
         let text = std::str::from_utf8(body)
             .map_err(|_| LoadError::UnknownFormat("an HTML page that is not UTF-8".to_owned()))?;
         return crate::report::load(text).map(|s| (s, Format::Callscope));
