@@ -293,8 +293,7 @@ def test_pprof_output_reads_in_go_pprof_with_the_function_tables_times(tmp_path)
 
     def table(flat):
         """The function table's milliseconds per function (`s  name  file:line`), by name:
-        pprof's -top puts together the functions of one name (`spin` is also a
-        `<built-in>` call site, for the instant a call to it is made)."""
+        pprof's -top puts together the functions of one name."""
         text = session.render_text(flat=flat, show_all=True, header=False)
         ms = collections.defaultdict(list)
         for row in (line.split() for line in text.splitlines()):

@@ -86,19 +86,42 @@ def _name(ins) -> Optional[str]:
 
 
 def callee_names(code: types.CodeType, offsets: Sequence[int]) -> List[Optional[str]]:
-    """For each byte offset, the name of what the call instruction there calls."""
+    """For each byte offset, the name of the C function the call instruction there calls.
+
+    A call of a Python function is also a call instruction with no frame above it, for
+    the instant its frame is being made (on 3.9 nearly half the time of a loop of calls of
+    a small function): a global name bound to a Python function in the code's module is
+    not a C call, and the sample stays on the calling line."""
     try:
         instrs = list(dis.get_instructions(code))
     except Exception:
         return [None] * len(offsets)
     starts = [ins.offset for ins in instrs]
+    namespace = _module_namespace(code.co_filename)
     out: List[Optional[str]] = []
     for offset in offsets:
-        out.append(_callee(instrs, starts, offset))
+        ins = _callee(instrs, starts, offset)
+        name = _name(ins)
+        if name is not None and ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            if type(namespace.get(name)) is types.FunctionType:
+                name = None
+        out.append(name)
     return out
 
 
-def _callee(instrs, starts, offset: int) -> Optional[str]:
+def _module_namespace(filename: str) -> Dict[str, object]:
+    """The globals of the loaded module whose file is ``filename`` (empty if none is)."""
+    for module in list(sys.modules.values()):
+        try:
+            if getattr(module, "__file__", None) == filename:
+                return vars(module)
+        except Exception:
+            continue
+    return {}
+
+
+def _callee(instrs, starts, offset: int) -> Optional[dis.Instruction]:
+    """The instruction that pushed the callable of the call at ``offset``."""
     # The frame may point at an inline cache entry of its instruction (3.11+).
     i = bisect.bisect_right(starts, offset) - 1
     if i < 0 or instrs[i].opname not in _CALLS:
@@ -115,7 +138,7 @@ def _callee(instrs, starts, offset: int) -> Optional[str]:
     # 3.12 lay a call out as [NULL or method, callable or self, args...], the others as
     # [callable, (self or NULL,) args...].
     slot = pops - 1 if sys.version_info[:2] in ((3, 11), (3, 12)) else pops
-    return _name(_producer(instrs, i, slot))
+    return _producer(instrs, i, slot)
 
 
 def live_frame_codes() -> List[types.CodeType]:
