@@ -109,15 +109,27 @@ def callee_names(code: types.CodeType, offsets: Sequence[int]) -> List[Optional[
     return out
 
 
+# Loaded modules by file, rebuilt when the number of modules changes: asked once per call
+# site at the end of every recording (a per-request profile stops often).
+_MODULES: Tuple[int, Dict[str, types.ModuleType]] = (-1, {})
+
+
 def _module_namespace(filename: str) -> Dict[str, object]:
     """The globals of the loaded module whose file is ``filename`` (empty if none is)."""
-    for module in list(sys.modules.values()):
-        try:
-            if getattr(module, "__file__", None) == filename:
-                return vars(module)
-        except Exception:
-            continue
-    return {}
+    global _MODULES
+    modules = list(sys.modules.values())
+    if _MODULES[0] != len(modules):
+        by_file = {}
+        for module in modules:
+            try:
+                file = getattr(module, "__file__", None)
+            except Exception:
+                continue
+            if isinstance(file, str):
+                by_file[file] = module
+        _MODULES = (len(modules), by_file)
+    module = _MODULES[1].get(filename)
+    return vars(module) if module is not None else {}
 
 
 def _callee(instrs, starts, offset: int) -> Optional[dis.Instruction]:
