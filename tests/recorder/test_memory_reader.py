@@ -220,8 +220,12 @@ def test_stress_threads_exceptions_fork_and_multiprocessing_at_10_khz(tmp_path):
     # Under a loaded machine the 10 kHz timer gets fewer ticks, so what must hold is the
     # share: the unwinder's time is in its 200-deep recursion, and its deep stacks are read
     # whole (samples fall at every depth of it, so some are near the bottom).
+    # On 3.9/3.10 `unwind`'s own line also frees the 200 frame objects the exception's
+    # traceback kept, and makes each new one: about 60 % of the thread there, once shown
+    # as a C function `deep` (see test_a_call_of_a_python_function_is_not_named_...).
     unwinder = thread_totals(s)["unwind"]
-    assert unwinder["deep"] > 0.5 * unwinder["Thread.run"], unwinder
+    share = 0.5 if sys.version_info >= (3, 11) else 0.25
+    assert unwinder["deep"] > share * unwinder["Thread.run"], unwinder
     deepest = max(st.count("deep") for st in stacks(s, "unwind"))
     assert deepest > 150, deepest
     # Never deeper than the recursion. 3.9/3.10 once read stacks through freed frames, up

@@ -133,7 +133,13 @@ fn load_plain(bytes: &[u8]) -> Result<(Session, Format), LoadError> {
             "a JSON array (Chrome trace events and similar are not supported)".to_owned(),
         ));
     }
-    let text = std::str::from_utf8(body).map_err(|_| {
+    // From the start of the first line: a collapsed line can start with a space, as
+    // py-spy's ` 7` for samples with no Python frame.
+    let line_start = bytes[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let text = std::str::from_utf8(&bytes[line_start..]).map_err(|_| {
         LoadError::UnknownFormat("binary data that is neither gzip nor JSON".to_owned())
     })?;
     if looks_collapsed(text) {
