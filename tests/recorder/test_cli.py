@@ -338,7 +338,7 @@ def test_firefox_output_has_each_threads_samples_with_callscopes_times(tmp_path)
     (recorded,) = [t for t in session.threads if t["is_main"]]
     samples = main["samples"]
     # Weights are ticks: the track's running time is callscope's wall time, less the
-    # launcher's few samples, to within a tick per sample's rounding.
+    # launcher's few samples.
     ms = sum(samples["weight"]) * interval_ms
     assert abs(ms - recorded["wall_time"] * 1000) <= 0.05 * recorded["wall_time"] * 1000 + 5, (ms, recorded)
     # shapes.py computes: its samples are drawn as running Python, the CPU deltas add up
