@@ -60,7 +60,7 @@ struct ThreadStacks {
     /// Each callscope stack's node, drawn as running.
     stacks: HashMap<StackId, Option<StackHandle>>,
     /// Each (stack, state) a sample ended in: the innermost frame carries the state.
-    leaves: HashMap<(StackId, State), Option<StackHandle>>,
+    leaves: HashMap<(StackId, State), StackHandle>,
 }
 
 struct Writer<'s> {
@@ -133,19 +133,16 @@ impl Writer<'_> {
             return self.stack(t, stack);
         }
         if let Some(&h) = t.leaves.get(&(stack, state)) {
-            return h;
+            return Some(h);
         }
-        let node = if self.launcher[stack.index()] == Some(true) {
-            None
-        } else {
-            let parent = self.session.stack(stack).parent;
-            let parent = parent.and_then(|p| self.stack(t, p));
-            let frame = self.frame(stack, state);
-            let frame = self.profile.intern_frame(t.handle, frame);
-            Some(self.profile.intern_stack(t.handle, parent, frame))
-        };
+        // Samples inside the launcher's frames are left out before this.
+        let parent = self.session.stack(stack).parent;
+        let parent = parent.and_then(|p| self.stack(t, p));
+        let frame = self.frame(stack, state);
+        let frame = self.profile.intern_frame(t.handle, frame);
+        let node = self.profile.intern_stack(t.handle, parent, frame);
         t.leaves.insert((stack, state), node);
-        node
+        Some(node)
     }
 
     fn thread(&mut self, process: fxprof_processed_profile::ProcessHandle, thread: &Thread) {
