@@ -81,6 +81,9 @@ pub struct ProcessorOptions {
     pub show_all: bool,
     /// The tree is time-ordered: do not merge repeated calls.
     pub timeline: bool,
+    /// Only samples taken in this range (microseconds since the session start): the
+    /// viewer's range selection. The threshold is then a share of the range.
+    pub time_range: Option<std::ops::Range<u64>>,
     /// Individual switches, for the viewer's toggles.
     pub group_library_frames: bool,
     pub remove_importlib: bool,
@@ -97,6 +100,7 @@ impl Default for ProcessorOptions {
             hide: None,
             show_all: false,
             timeline: false,
+            time_range: None,
             group_library_frames: true,
             remove_importlib: true,
             collapse_recursion: false,

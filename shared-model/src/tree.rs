@@ -143,6 +143,35 @@ impl CallTree {
         value(node).saturating_sub(children)
     }
 
+    /// The node a call path (outermost function first) ends at in this tree, as deep as
+    /// the tree follows it: a function the processors removed or folded is stepped over.
+    /// `thread` picks the thread's node in a tree that keeps threads apart.
+    pub fn find_path(&self, thread: Option<usize>, path: &[FuncId]) -> NodeId {
+        let mut at = self.root;
+        if let Some(t) = thread {
+            if let Some(&n) = self
+                .node(at)
+                .children
+                .iter()
+                .find(|&&c| self.node(c).kind == NodeKind::Thread(t))
+            {
+                at = n;
+            }
+        }
+        for &func in path {
+            let child = self
+                .node(at)
+                .children
+                .iter()
+                .filter(|&&c| self.node(c).kind == NodeKind::Function(func))
+                .max_by_key(|&&c| self.node(c).total_us);
+            if let Some(&c) = child {
+                at = c;
+            }
+        }
+        at
+    }
+
     pub(crate) fn add_node(&mut self, parent: NodeId, kind: NodeKind, line: u32) -> NodeId {
         let id = NodeId::from_index(self.nodes.len());
         self.nodes.push(Node {

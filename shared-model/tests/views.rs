@@ -4,19 +4,26 @@ mod common;
 
 use callscope_model::flame;
 use callscope_model::functions::FunctionTable;
-use callscope_model::timeline::thread_timeline;
+use callscope_model::timeline::Timeline;
 use callscope_model::tree::{CallTree, TreeOptions};
 use common::{session, small_program};
 
 #[test]
 fn timeline_spans_follow_samples_in_time() {
     let s = small_program();
-    let t = thread_timeline(&s, 0);
-    let name = |sp: &callscope_model::timeline::Span| s.function_name(sp.func).to_owned();
-    let mut spans: Vec<_> = t
-        .spans
-        .iter()
-        .map(|sp| (name(sp), sp.depth, sp.start_us / 1000, sp.end_us / 1000))
+    let timeline = Timeline::build(&s);
+    let t = &timeline.lanes[0];
+    let mut spans: Vec<_> = (0..t.depth())
+        .flat_map(|d| (0..t.rows[d].len()).map(move |i| (d, i)))
+        .map(|(d, i)| t.span(d, i))
+        .map(|sp| {
+            (
+                s.function_name(sp.func).to_owned(),
+                sp.depth,
+                sp.start_us / 1000,
+                sp.end_us / 1000,
+            )
+        })
         .collect();
     spans.sort_by_key(|x| (x.2, x.1));
     assert_eq!(
@@ -32,8 +39,17 @@ fn timeline_spans_follow_samples_in_time() {
         spans.contains(&("compute".into(), 2, 50, 60)),
         "a second call is a second span"
     );
-    assert_eq!(t.max_depth, 6);
+    assert_eq!(t.depth(), 6);
     assert_eq!((t.start_us, t.end_us), (0, 65_000));
+    assert_eq!((timeline.start_us, timeline.end_us), (0, 65_000));
+    // Every row is in start order without overlaps, which the binary searches rely on.
+    for lane in &timeline.lanes {
+        for row in &lane.rows {
+            for i in 1..row.len() {
+                assert!(row.end_us[i - 1] <= row.start_us[i]);
+            }
+        }
+    }
 }
 
 #[test]
@@ -285,4 +301,51 @@ fn direct_recursion_folds_into_one_line() {
     );
     options.processors.collapse_recursion = false;
     assert!(render(&s, &options).lines().count() > 12_000);
+}
+
+#[test]
+fn a_call_path_from_the_timeline_finds_its_tree_node() {
+    let s = small_program();
+    let code = callscope_model::library::CodeInfo::new(&s);
+    let options = callscope_model::processors::ProcessorOptions::default();
+    let tree = callscope_model::render::processed_tree(&s, &code, &[], true, &options);
+    let lane = &Timeline::build(&s).lanes[0];
+    // At 40 ms the main thread is in json's raw_decode, under parse: library frames are
+    // grouped, not removed, so the path ends at raw_decode itself.
+    let path: Vec<_> = lane
+        .stack_at(99, 40_000.0)
+        .iter()
+        .map(|sp| sp.func)
+        .collect();
+    let node = tree.find_path(Some(0), &path);
+    assert_eq!(
+        tree.func(node).map(|f| s.function_name(f)),
+        Some("raw_decode")
+    );
+    // A path the tree does not have ends where the tree stops following it.
+    let node = tree.find_path(Some(0), &path[..3]);
+    assert_eq!(tree.func(node).map(|f| s.function_name(f)), Some("parse"));
+}
+
+#[test]
+fn a_time_range_keeps_only_its_samples_in_the_tree() {
+    let s = small_program();
+    let code = callscope_model::library::CodeInfo::new(&s);
+    let options = callscope_model::processors::ProcessorOptions {
+        time_range: Some(30_001..50_001),
+        filter_threshold: 0.0,
+        ..Default::default()
+    };
+    let tree = callscope_model::render::processed_tree(&s, &code, &[0], false, &options);
+    assert_eq!(tree.total_us(), 20_000);
+    let names: Vec<_> = tree
+        .walk()
+        .into_iter()
+        .filter_map(|n| tree.func(n))
+        .map(|f| s.function_name(f))
+        .collect();
+    assert!(
+        names.contains(&"parse") && !names.contains(&"compute"),
+        "{names:?}"
+    );
 }

@@ -279,7 +279,8 @@ await test("collapse recursion folds a function's calls of itself into one row, 
   rows = await all();
   assert.deepEqual(rows.map((r) => r.name), ["main", "r", "r", "r", "r", "r", "leaf", "other"]);
   assert.doesNotMatch(await page.innerText("#calltree"), /recursive calls/);
-  assert.match(page.url(), /recursion=1/);
+  // The hash is written at most five times a second, so that dragging does not flood history.
+  await page.waitForURL(/recursion=1/);
 });
 
 await test("the URL hash brings a reload back to the same view and selection", async (page) => {
@@ -289,8 +290,8 @@ await test("the URL hash brings a reload back to the same view and selection", a
   await page.press("#search", "Enter");
   await page.check("#opt-percent");
   await page.click("#tab-functions");
+  await page.waitForURL(/#view=functions&percent=1&sel=n\d+&q=raw_decode/);
   const url = page.url();
-  assert.match(url, /#view=functions&percent=1&sel=n\d+&q=raw_decode/);
   await page.reload();
   await page.waitForSelector("#function-table .frow");
   assert.equal(page.url(), url);
@@ -299,6 +300,187 @@ await test("the URL hash brings a reload back to the same view and selection", a
   await page.click("#tab-tree");
   const rows = await rowCells(page);
   assert.equal(rows.find((r) => r.selected).name, "JSONDecoder.raw_decode");
+});
+
+/**
+ * Two threads with known phases, as speedscope JSON: `main;a` for 0.2 s, then `main;b` for
+ * 0.3 s, sampled every 10 ms.
+ */
+function phases() {
+  const frames = [
+    { name: "main", file: "app.py", line: 1 },
+    { name: "a", file: "app.py", line: 10 },
+    { name: "b", file: "app.py", line: 20 },
+  ];
+  const profile = (name) => {
+    const samples = [], weights = [];
+    for (let i = 0; i < 20; i++) { samples.push([0, 1]); weights.push(10); }
+    for (let i = 0; i < 30; i++) { samples.push([0, 2]); weights.push(10); }
+    return { type: "sampled", name, unit: "milliseconds", startValue: 0, endValue: 500, samples, weights };
+  };
+  return Buffer.from(JSON.stringify({
+    $schema: "https://www.speedscope.app/file-format-schema.json",
+    shared: { frames },
+    profiles: [profile("MainThread"), profile("worker")],
+  }));
+}
+
+async function openPhases(page, hash = "#view=timeline") {
+  await page.setViewportSize({ width: 1200, height: 700 });
+  await open(page, hash);
+  await drop(page, "phases.json", phases());
+  await page.waitForSelector("#timeline-canvas");
+}
+
+/**
+ * Where the timeline draws time `us` at `depth` of a thread's lane, in page coordinates,
+ * from what the canvas publishes: its visible window, each lane's first row and the row
+ * height.
+ */
+async function timelinePoint(page, thread, depth, us) {
+  const c = await page.$eval("#timeline-canvas", (c) => {
+    const r = c.getBoundingClientRect();
+    return { left: r.left, top: r.top, width: r.width, ...c.dataset };
+  });
+  const [from, to] = c.window.split("-").map(Number);
+  const lanes = Object.fromEntries(c.lanes.split(",").map((l) => l.split(":").map(Number)));
+  const row = Number(c.rowHeight);
+  return { x: c.left + ((us - from) / (to - from)) * c.width, y: c.top + lanes[thread] + depth * row + row / 2 };
+}
+
+/** The tooltip the timeline shows at time `us`, depth `depth` of `thread`'s lane. */
+async function timelineAt(page, thread, depth, us) {
+  const { x, y } = await timelinePoint(page, thread, depth, us);
+  await page.mouse.move(x, y);
+  await page.waitForSelector("#timeline-tooltip:not([hidden])");
+  return page.innerText("#timeline-tooltip");
+}
+
+const canvasWindow = (page) =>
+  page.$eval("#timeline-canvas", (c) => c.dataset.window.split("-").map(Number));
+
+await test("timeline: each thread's phases in order and in proportion, read back by hit-testing", async (page) => {
+  await openPhases(page);
+  assert.deepEqual(await canvasWindow(page), [0, 500000]);
+  for (const thread of [0, 1]) {
+    assert.match(await timelineAt(page, thread, 0, 250000), /^main\napp\.py:1\n500\.00 ms from 0\.000 s/);
+    // a for the first 0.2 s, b for the 0.3 s after it: the boundary is at 40 % of the width.
+    for (const us of [5000, 100000, 195000]) {
+      assert.match(await timelineAt(page, thread, 1, us), /^a\napp\.py:10\n200\.00 ms from 0\.000 s/);
+    }
+    for (const us of [205000, 350000, 495000]) {
+      assert.match(await timelineAt(page, thread, 1, us), /^b\napp\.py:20\n300\.00 ms from 0\.200 s/);
+    }
+  }
+  assert.match(await timelineAt(page, 1, 1, 100000), /worker$/);
+  // The first lane's header, above its first row.
+  const { x, y } = await timelinePoint(page, 0, 0, 0);
+  await page.screenshot({ path: join(OUT, "timeline.png") });
+  // The lane header's background follows the system's colour scheme as it changes.
+  const headerLight = () => page.$eval("#timeline-canvas", (c) => {
+    const y = Number(c.dataset.lanes.split(",")[0].split(":")[1]) - 15;
+    const [r, g, b] = c.getContext("2d").getImageData(c.width - 20, y, 1, 1).data;
+    return (r + g + b) / 3;
+  });
+  assert.ok((await headerLight()) > 200);
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.waitForFunction(() => {
+    const c = document.querySelector("#timeline-canvas");
+    const y = Number(c.dataset.lanes.split(",")[0].split(":")[1]) - 15;
+    const [r, g, b] = c.getContext("2d").getImageData(c.width - 20, y, 1, 1).data;
+    return (r + g + b) / 3 < 80;
+  });
+  await page.screenshot({ path: join(OUT, "timeline-dark.png") });
+  await page.emulateMedia({ colorScheme: "light" });
+  // Clicking a span shows its stack; from there the call tree opens on it.
+  const b = await timelinePoint(page, 1, 1, 300000);
+  await page.mouse.click(b.x, b.y);
+  const detail = await page.innerText("#timeline-detail");
+  assert.match(detail, /^b\napp\.py:20/);
+  assert.match(detail, /Stack \(worker\)\s*b\s*app\.py:20\s*main\s*app\.py:1/);
+  await page.screenshot({ path: join(OUT, "timeline-selected.png") });
+  await page.click("#timeline-reveal");
+  await page.waitForSelector("#calltree .row.selected");
+  assert.equal((await rowCells(page)).find((r) => r.selected).name, "b");
+  // Above the lanes, a click on a lane header folds it: the worker's rows move up.
+  await page.click("#tab-timeline");
+  const before = await page.$eval("#timeline-canvas", (c) => c.dataset.lanes);
+  await page.mouse.click(x + 40, y - 23);
+  await page.waitForFunction((before) => document.querySelector("#timeline-canvas").dataset.lanes !== before, before);
+});
+
+await test("timeline: a range dragged on the time axis limits the tree and function table, and shows a chip that clears it", async (page) => {
+  await openPhases(page);
+  // Across the axis from 0.25 s to the end: only b ran then.
+  const start = await timelinePoint(page, 0, 0, 250000);
+  const end = await timelinePoint(page, 0, 0, 500000);
+  const axisY = (await page.$eval("#timeline-canvas", (c) => c.getBoundingClientRect().top)) + 46;
+  await page.mouse.move(start.x, axisY);
+  await page.mouse.down();
+  await page.mouse.move(end.x - 1, axisY, { steps: 5 });
+  await page.mouse.up();
+  assert.match(await page.innerText("#range-chip"), /^0\.25\d s – 0\.(49\d|500) s/);
+  await page.screenshot({ path: join(OUT, "timeline-range.png") });
+  await page.click("#tab-tree");
+  await page.focus("#calltree");
+  await page.keyboard.press("Home");
+  await page.keyboard.press("*");
+  let names = (await rowCells(page)).map((r) => r.name);
+  assert.ok(names.includes("b") && !names.includes("a"), `${names}`);
+  await page.click("#tab-functions");
+  await page.waitForSelector("#function-table .frow");
+  names = await page.$$eval("#function-table .frow", (rows) => rows.map((r) => r.querySelectorAll("span")[2].innerText));
+  assert.deepEqual(names.sort(), ["b", "main"]);
+  // Kept in the hash: a reload shows the same range.
+  await page.waitForURL((u) => /view=functions/.test(u.hash) && /range=25\d+-(49\d+|500000)/.test(u.hash));
+  await page.reload();
+  await page.waitForSelector(".bar");
+  await drop(page, "phases.json", phases());
+  await page.waitForSelector("#function-table .frow");
+  assert.match(await page.innerText("#range-chip"), /^0\.25\d s – 0\.(49\d|500) s/);
+  await page.click("#range-clear");
+  assert.equal(await page.$("#range-chip"), null);
+  names = await page.$$eval("#function-table .frow", (rows) => rows.map((r) => r.querySelectorAll("span")[2].innerText));
+  assert.deepEqual(names.sort(), ["a", "b", "main"]);
+});
+
+await test("timeline: zoom and pan keys move the visible window, 0 resets it, and a reload keeps it", async (page) => {
+  await openPhases(page);
+  await page.focus("#timeline-canvas");
+  await page.keyboard.press("+");
+  let [from, to] = await canvasWindow(page);
+  assert.ok(from > 0 && to < 500000 && to - from < 500000, `zoomed in: ${from}-${to}`);
+  const width = to - from;
+  await page.keyboard.press("d");
+  const [from2, to2] = await canvasWindow(page);
+  assert.ok(from2 > from && Math.abs(to2 - from2 - width) < 2, `panned right: ${from2}-${to2}`);
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  assert.ok((await canvasWindow(page))[0] < from2);
+  await page.keyboard.press("-");
+  assert.ok((await canvasWindow(page)).reduce((a, b) => b - a) > width);
+  // Zoomed in around a: a now spans the whole width.
+  await page.keyboard.press("0");
+  assert.deepEqual(await canvasWindow(page), [0, 500000]);
+  for (let i = 0; i < 4; i++) await page.keyboard.press("+");
+  for (let i = 0; i < 20; i++) await page.keyboard.press("a");
+  const zoomed = await canvasWindow(page);
+  assert.equal(zoomed[0], 0, "panning stops at the start");
+  assert.match(await timelineAt(page, 0, 1, zoomed[1] - 1000), /^a\n/);
+  await page.waitForURL(/window=0-\d+/);
+  await page.reload();
+  await page.waitForSelector(".bar");
+  await drop(page, "phases.json", phases());
+  await page.waitForSelector("#timeline-canvas");
+  const restored = await canvasWindow(page);
+  assert.ok(restored[0] === 0 && Math.abs(restored[1] - zoomed[1]) <= 1, `${restored} after ${zoomed}`);
+  // Double-click on a span fits the window to it, with a little room either side.
+  await page.focus("#timeline-canvas");
+  await page.keyboard.press("0");
+  const b = await timelinePoint(page, 0, 1, 300000);
+  await page.mouse.dblclick(b.x, b.y);
+  const [f, t] = await canvasWindow(page);
+  assert.ok(f < 200000 && f > 150000 && t === 500000, `fitted to b: ${f}-${t}`);
 });
 
 await test("a tree of 100,000 nodes keeps only visible rows in the page", async (page) => {

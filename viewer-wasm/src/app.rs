@@ -9,11 +9,12 @@ use web_sys::{DragEvent, HtmlElement, HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
 
 use crate::calltree::CallTreeView;
-use crate::dom::{set_theme, Listener};
+use crate::dom::{prefers_dark, set_theme, Listener};
 use crate::flamegraph::FlameGraph;
 use crate::functable::FunctionTableView;
 use crate::load::{load_embedded, load_file, load_url};
 use crate::state::{Action, Loaded, Settings, State, View};
+use crate::timeline::{range_text, TimelineView};
 
 fn location_hash() -> String {
     web_sys::window()
@@ -41,6 +42,17 @@ fn theme_message(e: &web_sys::Event) -> Option<Option<String>> {
     })
 }
 
+fn write_hash(hash: Option<String>) {
+    let (Some(hash), Some(window)) = (hash, web_sys::window()) else {
+        return;
+    };
+    if location_hash() != hash {
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
+        }
+    }
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(|| State::from_hash(&location_hash()));
@@ -53,13 +65,25 @@ pub fn app() -> Html {
             let theme = query_param("theme");
             set_theme(theme.as_deref());
             dispatch.dispatch(Action::Theme(theme));
+            let scheme = {
+                let dispatch = dispatch.clone();
+                // The canvases pick their colours when they draw: a change of the system's
+                // scheme must draw them again.
+                web_sys::window()
+                    .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+                    .map(|m| {
+                        Listener::new(&m, "change", move |_| {
+                            dispatch.dispatch(Action::SystemDark(prefers_dark()))
+                        })
+                    })
+            };
             let listener = Listener::on_window("message", move |e| {
                 if let Some(theme) = theme_message(&e) {
                     set_theme(theme.as_deref());
                     dispatch.dispatch(Action::Theme(theme));
                 }
             });
-            move || drop(listener)
+            move || drop((listener, scheme))
         });
     }
 
@@ -95,19 +119,31 @@ pub fn app() -> Html {
     });
     // The hash follows the state once a session is on screen (before that it still holds
     // what the first session should restore). Replacing keeps Back for leaving the page.
+    // Panning the timeline changes it on every frame, so it is written at most every
+    // 200 ms, the latest one last.
+    let latest_hash = use_mut_ref(|| (None::<String>, false));
     {
         let hash = state.loaded.is_some().then(|| state.hash());
-        use_effect_with(hash, |hash| {
-            if let (Some(hash), Some(window)) = (hash, web_sys::window()) {
-                if location_hash() != *hash {
-                    if let Ok(history) = window.history() {
-                        let _ = history.replace_state_with_url(
-                            &wasm_bindgen::JsValue::NULL,
-                            "",
-                            Some(hash),
-                        );
-                    }
-                }
+        let latest = latest_hash.clone();
+        use_effect_with(hash, move |hash| {
+            let scheduled = {
+                let mut l = latest.borrow_mut();
+                l.0 = hash.clone();
+                std::mem::replace(&mut l.1, true)
+            };
+            if let (false, Some(window)) = (scheduled, web_sys::window()) {
+                let write = wasm_bindgen::closure::Closure::once_into_js(move || {
+                    let hash = {
+                        let mut l = latest.borrow_mut();
+                        l.1 = false;
+                        l.0.clone()
+                    };
+                    write_hash(hash);
+                });
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    write.unchecked_ref(),
+                    200,
+                );
             }
         });
     }
@@ -184,6 +220,7 @@ pub fn app() -> Html {
                             {
                                 match state.view {
                                     View::Tree => html! { <CallTreeView state={state.clone()} /> },
+                                    View::Timeline => html! { <TimelineView state={state.clone()} /> },
                                     View::Flame => html! { <FlameGraph state={state.clone()} /> },
                                     View::Functions => html! { <FunctionTableView state={state.clone()} /> },
                                 }
@@ -291,7 +328,7 @@ fn toolbar(props: &ToolbarProps) -> Html {
         Callback::from(move |_| state.dispatch(Action::Jump(forward)))
     };
     let count = match state.view {
-        View::Functions => state.matched.len(),
+        View::Functions | View::Timeline => state.matched.len(),
         View::Tree | View::Flame => state.matches.len(),
     };
     let counter = match (state.query.trim().is_empty(), state.current_match) {
@@ -325,6 +362,15 @@ fn toolbar(props: &ToolbarProps) -> Html {
                     }) }
                 </select>
             </label>
+            if let Some(range) = state.range {
+                <span class="range-chip" id="range-chip" title="The views show only this time range">
+                    {range_text(range)}
+                    <button id="range-clear" aria-label="Show the whole session" onclick={
+                        let state = state.clone();
+                        Callback::from(move |_| state.dispatch(Action::Range(None)))
+                    }>{"×"}</button>
+                </span>
+            }
             <div class="search">
                 <input type="search" id="search" placeholder="Search functions (Ctrl+F)" aria-label="Search functions"
                        value={state.query.clone()} oninput={on_query} onkeydown={on_search_key} />

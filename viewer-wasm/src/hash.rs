@@ -1,6 +1,8 @@
 //! The URL hash: which view, thread, settings, selection and search the page shows, so a
 //! reload (or a shared link to a hosted profile) comes back to the same place.
-//! `#view=flame&thread=1&inverted=1&threshold=0.5&sel=n42&zoom=17&func=3&q=parse`
+//! `#view=flame&thread=1&inverted=1&threshold=0.5&sel=n42&zoom=17&func=3&q=parse`;
+//! the timeline adds its window and the selected range, in microseconds:
+//! `&window=0-850000&range=200000-850000`.
 
 use callscope_model::{FuncId, NodeId};
 
@@ -16,6 +18,14 @@ pub struct HashState {
     pub zoom: Option<NodeId>,
     pub func: Option<FuncId>,
     pub query: String,
+    pub range: Option<(u64, u64)>,
+    pub window: Option<(u64, u64)>,
+}
+
+fn span(value: &str) -> Option<(u64, u64)> {
+    let (a, b) = value.split_once('-')?;
+    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+    (a < b).then_some((a, b))
 }
 
 impl HashState {
@@ -57,6 +67,8 @@ impl HashState {
                 "zoom" => h.zoom = value.parse().ok().map(NodeId::from_index),
                 "func" => h.func = value.parse().ok().map(FuncId::from_index),
                 "q" => h.query = value,
+                "range" => h.range = span(&value),
+                "window" => h.window = span(&value),
                 _ => {}
             }
         }
@@ -105,6 +117,12 @@ impl HashState {
         }
         if !self.query.is_empty() {
             parts.push(format!("q={}", encode(&self.query)));
+        }
+        if let Some((a, b)) = self.window {
+            parts.push(format!("window={a}-{b}"));
+        }
+        if let Some((a, b)) = self.range {
+            parts.push(format!("range={a}-{b}"));
         }
         format!("#{}", parts.join("&"))
     }
@@ -172,6 +190,8 @@ mod tests {
             zoom: Some(NodeId::from_index(17)),
             func: Some(FuncId::from_index(5)),
             query: "json/decoder & <x> ü".into(),
+            range: Some((200_000, 850_000)),
+            window: Some((0, 900_000)),
         };
         assert_eq!(HashState::parse(&h.format()), h);
         let n = HashState {
@@ -184,7 +204,9 @@ mod tests {
 
     #[test]
     fn junk_is_ignored() {
-        let h = HashState::parse("#view=nope&thread=x&threshold=-4&sel=z9&q=%zz&&=&zoom");
+        let h = HashState::parse(
+            "#view=nope&thread=x&threshold=-4&sel=z9&q=%zz&&=&zoom&range=5-2&window=a-9",
+        );
         assert_eq!(
             h,
             HashState {

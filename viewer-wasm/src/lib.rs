@@ -1,6 +1,7 @@
 //! callscope's viewer: a Yew app over callscope-model. `state` (with `rows`, `search`,
-//! `hash`) is the view-model, pure Rust tested on the host; the components (`app`,
-//! `calltree`, `flamegraph`, `functable`, `virtual_list`) draw it and dispatch actions.
+//! `hash`, `window`) is the view-model, and `raster` the timeline's pixel painter, pure
+//! Rust tested on the host; the components (`app`, `calltree`, `timeline`, `flamegraph`,
+//! `functable`, `virtual_list`) draw them and dispatch actions.
 
 pub mod app;
 pub mod calltree;
@@ -10,11 +11,14 @@ pub mod functable;
 pub mod hash;
 pub mod load;
 pub mod palette;
+pub mod raster;
 pub mod rows;
 pub mod search;
 pub mod state;
+pub mod timeline;
 pub mod units;
 pub mod virtual_list;
+pub mod window;
 
 /// Shows a fatal error in the page's `#callscope-fatal` element, as text.
 fn show_fatal(message: &str) {

@@ -11,13 +11,15 @@ use callscope_model::library::CodeInfo;
 use callscope_model::processors::ProcessorOptions;
 use callscope_model::render::folding::Folding;
 use callscope_model::render::processed_tree;
-use callscope_model::tree::CallTree;
+use callscope_model::timeline::Timeline;
+use callscope_model::tree::{CallTree, NodeKind};
 use callscope_model::{FuncId, NodeId, Session};
 use yew::Reducible;
 
 use crate::hash::HashState;
 use crate::rows::{visible_rows, Expansion, Row, RowKey};
 use crate::search::Query;
+use crate::window::{Window, KEY_PAN, KEY_ZOOM};
 
 /// A session on screen, with what every view derives from it once.
 pub struct Loaded {
@@ -30,16 +32,18 @@ pub struct Loaded {
 pub enum View {
     #[default]
     Tree,
+    Timeline,
     Flame,
     Functions,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Tree, View::Flame, View::Functions];
+    pub const ALL: [View; 4] = [View::Tree, View::Timeline, View::Flame, View::Functions];
 
     pub fn id(self) -> &'static str {
         match self {
             View::Tree => "tree",
+            View::Timeline => "timeline",
             View::Flame => "flame",
             View::Functions => "functions",
         }
@@ -48,6 +52,7 @@ impl View {
     pub fn title(self) -> &'static str {
         match self {
             View::Tree => "Call tree",
+            View::Timeline => "Timeline",
             View::Flame => "Flame graph",
             View::Functions => "Functions",
         }
@@ -116,6 +121,35 @@ pub enum NavKey {
 
 const PAGE: usize = 20;
 
+/// Keys the timeline answers to (its vertical scroll is the component's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineKey {
+    ZoomIn,
+    ZoomOut,
+    Left,
+    Right,
+    /// `0`: the whole session.
+    Reset,
+}
+
+/// A span of the timeline: its lane (thread), depth and index in that depth's row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanKey {
+    pub thread: usize,
+    pub depth: usize,
+    pub index: usize,
+}
+
+/// What the timeline shows: its window (`None`: the whole session), vertical scroll,
+/// folded lanes and selected span.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimelineView {
+    pub window: Option<Window>,
+    pub scroll_y: f64,
+    pub collapsed: Rc<HashSet<usize>>,
+    pub selected: Option<SpanKey>,
+}
+
 /// The tree and tables for the current thread and settings.
 pub struct Built {
     pub tree: CallTree,
@@ -129,6 +163,7 @@ impl Built {
     pub fn new(
         loaded: &Loaded,
         thread: Option<usize>,
+        range: Option<(u64, u64)>,
         settings: &Settings,
         table: Option<Rc<FunctionTable>>,
     ) -> Self {
@@ -138,6 +173,7 @@ impl Built {
             group_library_frames: settings.group_libraries,
             remove_importlib: settings.remove_importlib,
             collapse_recursion: settings.collapse_recursion,
+            time_range: range.map(|(a, b)| a..b),
             ..ProcessorOptions::default()
         };
         let s = &loaded.session;
@@ -152,7 +188,9 @@ impl Built {
             tree = inverted(s, &tree);
         }
         let folding = Folding::new(s, &tree);
-        let table = table.unwrap_or_else(|| Rc::new(FunctionTable::build(s, &threads, None)));
+        let table = table.unwrap_or_else(|| {
+            Rc::new(FunctionTable::build(s, &threads, range.map(|(a, b)| a..b)))
+        });
         Built {
             tree,
             folding,
@@ -202,6 +240,15 @@ pub struct State {
     pub restore: Option<HashState>,
     /// The theme a host page chose ("dark", "light"); `None` follows the system.
     pub theme: Option<String>,
+    /// Whether the system's scheme is dark: views draw their canvases from the page's
+    /// colours, and must draw again when it changes.
+    pub system_dark: bool,
+    /// The time range (µs since the session start) the tree, flame graph and table show:
+    /// the timeline's selection.
+    pub range: Option<(u64, u64)>,
+    /// The timeline's layout, made the first time the timeline is shown.
+    pub timeline: Option<Rc<Timeline>>,
+    pub tl: TimelineView,
 }
 
 fn same<T>(a: &Option<Rc<T>>, b: &Option<Rc<T>>) -> bool {
@@ -233,6 +280,10 @@ impl PartialEq for State {
             && self.current_match == other.current_match
             && self.scroll_request == other.scroll_request
             && self.theme == other.theme
+            && self.system_dark == other.system_dark
+            && self.range == other.range
+            && same(&self.timeline, &other.timeline)
+            && self.tl == other.tl
     }
 }
 
@@ -259,6 +310,24 @@ pub enum Action {
     Reveal(NodeId),
     /// A host page changed the theme (already applied to the page; the canvas redraws).
     Theme(Option<String>),
+    /// The system's colour scheme changed (to dark: true).
+    SystemDark(bool),
+    /// Restricts the tree, flame graph and table to a time range, or shows everything.
+    Range(Option<(u64, u64)>),
+    TimelineWindow(Window),
+    /// Zooms the timeline by a factor (above 1: in) about a point of its window (0: left
+    /// edge, 1: right edge): a wheel or pinch, relative so that a burst of events composes.
+    TimelineZoom(f64, f64),
+    /// Pans the timeline by a fraction of its window's width.
+    TimelinePan(f64),
+    TimelineKey(TimelineKey),
+    /// Scrolls the lanes by a number of pixels, within `[0, max]`.
+    TimelineScroll(f64, f64),
+    /// Folds or unfolds a thread's lane.
+    TimelineLane(usize),
+    TimelineSelect(Option<SpanKey>),
+    /// Shows a call path of a thread (outermost function first) in the call tree.
+    RevealPath(usize, Vec<FuncId>),
 }
 
 impl State {
@@ -269,6 +338,7 @@ impl State {
             view: restore.view,
             settings: restore.settings.clone(),
             query: restore.query.clone(),
+            range: restore.range,
             restore: Some(restore),
             ..State::default()
         }
@@ -284,8 +354,81 @@ impl State {
             zoom: self.zoom,
             func: self.func,
             query: self.query.clone(),
+            range: self.range,
+            window: self.tl.window.map(|w| (w.from as u64, w.to.ceil() as u64)),
         }
         .format()
+    }
+
+    /// The threads the timeline draws a lane for: the one chosen, or every thread that has
+    /// samples.
+    pub fn timeline_lanes(&self) -> Vec<usize> {
+        let Some(loaded) = &self.loaded else {
+            return Vec::new();
+        };
+        match self.thread {
+            Some(t) => vec![t],
+            None => (0..loaded.session.threads.len())
+                .filter(|&t| !loaded.session.threads[t].samples.is_empty())
+                .collect(),
+        }
+    }
+
+    /// The timeline's bounds and current window.
+    pub fn timeline_window(&self) -> Option<(f64, f64, Window)> {
+        let t = self.timeline.as_ref()?;
+        let (start, end) = (t.start_us as f64, t.end_us as f64);
+        let w = self.tl.window.unwrap_or(Window::new(start, end));
+        Some((start, end, w.clamp(start, end)))
+    }
+
+    fn ensure_timeline(&mut self) {
+        if self.view == View::Timeline && self.timeline.is_none() {
+            if let Some(loaded) = &self.loaded {
+                self.timeline = Some(Rc::new(Timeline::build(&loaded.session)));
+            }
+        }
+    }
+
+    fn set_window(&mut self, w: Window) {
+        if let Some((start, end, _)) = self.timeline_window() {
+            self.tl.window = Some(w.clamp(start, end));
+        }
+    }
+
+    fn timeline_key(&mut self, key: TimelineKey) {
+        let Some((_, _, w)) = self.timeline_window() else {
+            return;
+        };
+        match key {
+            TimelineKey::ZoomIn => self.set_window(w.zoom(KEY_ZOOM, 0.5)),
+            TimelineKey::ZoomOut => self.set_window(w.zoom(1.0 / KEY_ZOOM, 0.5)),
+            TimelineKey::Left => self.set_window(w.pan(-KEY_PAN)),
+            TimelineKey::Right => self.set_window(w.pan(KEY_PAN)),
+            TimelineKey::Reset => self.tl.window = None,
+        }
+    }
+
+    fn reveal_path(&mut self, thread: usize, path: &[FuncId]) {
+        let Some(built) = self.built.clone() else {
+            return;
+        };
+        let tree = &built.tree;
+        let split = tree
+            .node(tree.root)
+            .children
+            .iter()
+            .any(|&c| matches!(tree.node(c).kind, NodeKind::Thread(_)));
+        let node = if self.settings.inverted {
+            let reversed: Vec<FuncId> = path.iter().rev().copied().collect();
+            tree.find_path(None, &reversed)
+        } else {
+            tree.find_path(split.then_some(thread), path)
+        };
+        self.view = View::Tree;
+        if node != tree.root {
+            self.reveal(node);
+        }
     }
 
     /// Rebuilds the tree for the current thread and settings, with its first expansion.
@@ -297,7 +440,13 @@ impl State {
         let table = keep_table
             .then(|| self.built.as_ref().map(|b| b.table.clone()))
             .flatten();
-        let built = Rc::new(Built::new(loaded, self.thread, &self.settings, table));
+        let built = Rc::new(Built::new(
+            loaded,
+            self.thread,
+            self.range,
+            &self.settings,
+            table,
+        ));
         self.expansion = Rc::new(Expansion::heaviest_path(&built.tree, 12));
         self.built = Some(built);
         self.selected = None;
@@ -471,17 +620,20 @@ impl State {
     }
 
     fn jump(&mut self, forward: bool) {
+        if self.view == View::Timeline {
+            return self.timeline_jump(forward);
+        }
         let table_matches: Vec<FuncId> = match self.view {
             View::Functions => self
                 .table_order()
                 .into_iter()
                 .filter(|f| self.matched.contains(f))
                 .collect(),
-            View::Tree | View::Flame => Vec::new(),
+            View::Tree | View::Flame | View::Timeline => Vec::new(),
         };
         let count = match self.view {
             View::Functions => table_matches.len(),
-            View::Tree | View::Flame => self.matches.len(),
+            View::Tree | View::Flame | View::Timeline => self.matches.len(),
         };
         if count == 0 || self.query.is_empty() {
             self.current_match = None;
@@ -507,6 +659,75 @@ impl State {
             View::Functions => {
                 self.func = Some(table_matches[next]);
                 self.scroll_request += 1;
+            }
+            View::Timeline => {}
+        }
+    }
+
+    /// Selects the next (or previous) span of a matched function in time order, across the
+    /// lanes, and brings it into the window.
+    fn timeline_jump(&mut self, forward: bool) {
+        let Some(timeline) = self.timeline.clone() else {
+            return;
+        };
+        if self.query.trim().is_empty() || self.matched.is_empty() {
+            return;
+        }
+        let lanes = self.timeline_lanes();
+        // Spans are ordered by (start, lane, depth).
+        let order = |k: SpanKey| {
+            let pos = lanes.iter().position(|&t| t == k.thread).unwrap_or(0);
+            (
+                timeline.lanes[k.thread].rows[k.depth].start_us[k.index],
+                pos,
+                k.depth,
+            )
+        };
+        let current = self
+            .tl
+            .selected
+            .filter(|k| lanes.contains(&k.thread))
+            .map(order);
+        let mut best: Option<(SpanKey, (u64, usize, usize))> = None;
+        let mut wrapped: Option<(SpanKey, (u64, usize, usize))> = None;
+        for &t in &lanes {
+            for (depth, row) in timeline.lanes[t].rows.iter().enumerate() {
+                let hits = (0..row.len()).filter(|&i| self.matched.contains(&row.func[i]));
+                for index in hits {
+                    let key = SpanKey {
+                        thread: t,
+                        depth,
+                        index,
+                    };
+                    let o = order(key);
+                    let ahead = match current {
+                        None => true,
+                        Some(c) if forward => o > c,
+                        Some(c) => o < c,
+                    };
+                    let better = |b: &Option<(SpanKey, (u64, usize, usize))>| {
+                        b.is_none_or(|(_, bo)| if forward { o < bo } else { o > bo })
+                    };
+                    if ahead && better(&best) {
+                        best = Some((key, o));
+                    }
+                    if better(&wrapped) {
+                        wrapped = Some((key, o));
+                    }
+                }
+            }
+        }
+        let Some((key, _)) = best.or(wrapped) else {
+            return;
+        };
+        self.tl.selected = Some(key);
+        let span = timeline.lanes[key.thread].span(key.depth, key.index);
+        if let Some((_, _, w)) = self.timeline_window() {
+            let (a, b) = (span.start_us as f64, span.end_us as f64);
+            if a < w.from || b > w.to {
+                let width = w.width().max((b - a) * 1.1);
+                let mid = (a + b) / 2.0;
+                self.set_window(Window::new(mid - width / 2.0, mid + width / 2.0));
             }
         }
     }
@@ -536,6 +757,10 @@ impl State {
         {
             self.thread = hash.thread;
             self.rebuild(false);
+        }
+        self.ensure_timeline();
+        if let Some((from, to)) = hash.window {
+            self.set_window(Window::new(from as f64, to as f64));
         }
         let Some(built) = self.built.clone() else {
             return;
@@ -578,7 +803,14 @@ impl Reducible for State {
                 s.loading = None;
                 s.thread = None;
                 s.func = None;
+                s.timeline = None;
+                s.tl = TimelineView::default();
+                // What the URL asked for holds for the first session; a new file starts whole.
+                if s.restore.is_none() {
+                    s.range = None;
+                }
                 s.rebuild(false);
+                s.ensure_timeline();
                 if let Some(hash) = s.restore.take() {
                     s.restore(hash);
                 }
@@ -592,6 +824,7 @@ impl Reducible for State {
             Action::Thread(t) => {
                 s.thread = t;
                 s.func = None;
+                s.tl.selected = None;
                 s.rebuild(false);
             }
             Action::Settings(settings) => {
@@ -607,6 +840,7 @@ impl Reducible for State {
             Action::View(v) => {
                 s.view = v;
                 s.current_match = None;
+                s.ensure_timeline();
             }
             Action::Toggle(key) => {
                 s.selected = Some(key);
@@ -636,6 +870,37 @@ impl Reducible for State {
                 s.reveal(id);
             }
             Action::Theme(theme) => s.theme = theme,
+            Action::SystemDark(dark) => s.system_dark = dark,
+            Action::Range(range) => {
+                let range = range.filter(|(a, b)| a < b);
+                if range != s.range {
+                    s.range = range;
+                    s.rebuild(false);
+                }
+            }
+            Action::TimelineWindow(w) => s.set_window(w),
+            Action::TimelineZoom(factor, at) => {
+                if let Some((_, _, w)) = s.timeline_window() {
+                    s.set_window(w.zoom(factor, at));
+                }
+            }
+            Action::TimelinePan(by) => {
+                if let Some((_, _, w)) = s.timeline_window() {
+                    s.set_window(w.pan(by));
+                }
+            }
+            Action::TimelineKey(key) => s.timeline_key(key),
+            Action::TimelineScroll(by, max) => {
+                s.tl.scroll_y = (s.tl.scroll_y + by).clamp(0.0, max.max(0.0))
+            }
+            Action::TimelineLane(t) => {
+                let c = Rc::make_mut(&mut s.tl.collapsed);
+                if !c.remove(&t) {
+                    c.insert(t);
+                }
+            }
+            Action::TimelineSelect(key) => s.tl.selected = key,
+            Action::RevealPath(thread, path) => s.reveal_path(thread, &path),
         }
         Rc::new(s)
     }

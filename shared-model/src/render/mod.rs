@@ -29,8 +29,8 @@ pub fn processed_tree(
     let tree_options = TreeOptions {
         threads: threads.to_vec(),
         timeline: options.timeline,
+        time_range: options.time_range.clone(),
         split_threads: split_threads && busy > 1,
-        ..TreeOptions::default()
     };
     let mut tree = CallTree::build(session, &tree_options);
     apply_default(&mut tree, session, code, options);
