@@ -10,7 +10,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import pytest
 
@@ -42,9 +42,11 @@ def run_callscope(*args: str, cwd: Path = SCRIPTS, env: Dict[str, str] = None, *
 def profile_script(tmp_path):
     """Profiles a script from ``scripts/`` and returns its Session."""
 
-    def run(name: str, *args: str, expect_code: int = 0) -> callscope.Session:
+    def run(
+        name: str, *args: str, expect_code: int = 0, options: Sequence[str] = ()
+    ) -> callscope.Session:
         out = tmp_path / (name + ".pyisession")
-        proc = run_callscope("-r", "session", "-o", str(out), name, *args)
+        proc = run_callscope(*options, "-r", "session", "-o", str(out), name, *args)
         assert proc.returncode == expect_code, proc.stderr
         return callscope.Session.load(str(out))
 
