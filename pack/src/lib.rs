@@ -1,12 +1,11 @@
 //! Packs the viewer's Trunk build (`www/dist/`: the wasm-bindgen glue, the wasm, the CSS)
-//! into one HTML file that works from `file://` with no network: the wasm is gzipped and
-//! inlined as base64, decompressed with the browser's `DecompressionStream` and
-//! instantiated asynchronously (Chromium refuses synchronous compiles of large modules
-//! and fetches of `.wasm` from `file://`). The page carries one session placeholder
-//! (`callscope_model::report`), filled by `callscope -r html` or left empty for the
-//! standalone viewer.
+//! into one HTML file that works from `file://` with no network: the glue and the wasm are
+//! gzipped and inlined as base64, decompressed with the browser's `DecompressionStream`,
+//! the glue imported from a `blob:` URL and the wasm instantiated asynchronously (Chromium
+//! refuses synchronous compiles of large modules and fetches of `.wasm` from `file://`).
+//! The page carries one session placeholder (`callscope_model::report`), filled by
+//! `callscope -r html` or left empty for the standalone viewer.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use callscope_model::report::{base64_encode, session_element};
@@ -34,8 +33,8 @@ pub enum PackError {
     Glue,
 }
 
-/// What wasm-bindgen 0.2.130's `--target web` glue exports; the packer calls `__wbg_init`
-/// directly instead, from the same module script.
+/// What wasm-bindgen 0.2.130's `--target web` glue exports: the boot script calls the
+/// default export.
 const EXPORT_LINE: &str = "export { initSync, __wbg_init as default };";
 
 /// The viewer's build output.
@@ -87,25 +86,40 @@ fn read_one(
     }
 }
 
-/// Starts the viewer from the inlined wasm; any failure is shown in the page.
+/// Inflates the glue (with [`START`] at its end) into a module script of the page: an
+/// inline script, which the policy that lets the viewer run at all allows (a `blob:` import
+/// would need one more source in `script-src`). Its consts are global, for `START`.
 const BOOT: &str = r#"
 const showFatal = (message) => {
   const el = document.getElementById("callscope-fatal");
   el.textContent = message;
   el.hidden = false;
 };
+const showUnsupported = (e) => showFatal("callscope's viewer could not start: " + e + ". It needs a browser with WebAssembly and DecompressionStream (Chrome 80, Firefox 113, Safari 16.4 or newer).");
+const inflate = (id) => {
+  const packed = Uint8Array.from(atob(document.getElementById(id).textContent), (c) => c.charCodeAt(0));
+  return new Response(new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip")));
+};
+Promise.resolve().then(() => inflate("callscope-glue").text()).then((glue) => {
+  const script = document.createElement("script");
+  script.type = "module";
+  script.textContent = glue;
+  document.body.append(script);
+}).catch(showUnsupported);
+"#;
+
+/// Replaces the glue's export line: starts the viewer from the inlined wasm.
+const START: &str = r#"
 try {
-  const packed = Uint8Array.from(atob(document.getElementById("callscope-wasm").textContent), (c) => c.charCodeAt(0));
-  const wasm = await new Response(new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
-  await __wbg_init({ module_or_path: wasm });
+  await __wbg_init({ module_or_path: await inflate("callscope-wasm").arrayBuffer() });
 } catch (e) {
-  showFatal("callscope's viewer could not start: " + e + ". It needs a browser with WebAssembly and DecompressionStream (Chrome 80, Firefox 113, Safari 16.4 or newer).");
+  showUnsupported(e);
 }
 "#;
 
-/// Drops indentation, blank lines and whole-line `//` comments: a tenth of the glue, and
-/// the packed viewer must stay under 400 KB. Code whose lines are not self-contained (a
-/// template literal spanning lines) is left as it is.
+/// Drops indentation, blank lines and whole-line `//` comments from the stylesheet, which
+/// stays inline so that the page is styled before the viewer starts. Code whose lines are
+/// not self-contained (a template literal spanning lines) is left as it is.
 pub fn compact(code: &str) -> String {
     if code.lines().any(|l| l.matches('`').count() % 2 == 1) {
         return code.to_owned();
@@ -124,19 +138,15 @@ pub fn pack(dist: &Dist) -> Result<String, PackError> {
         .trim_end()
         .strip_suffix(EXPORT_LINE)
         .ok_or(PackError::Glue)?;
-    let glue = &compact(glue);
     let css = &compact(&dist.css);
-    for (what, text) in [("the JavaScript glue", glue), ("the stylesheet", css)] {
-        let lower = text.to_ascii_lowercase();
-        for bad in ["</script", "</style", "<!--"] {
-            if lower.contains(bad) {
-                return Err(PackError::Unsafe(what, bad));
-            }
+    let lower = css.to_ascii_lowercase();
+    for bad in ["</script", "</style", "<!--"] {
+        if lower.contains(bad) {
+            return Err(PackError::Unsafe("the stylesheet", bad));
         }
     }
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&dist.wasm).expect("writing to memory");
-    let wasm = base64_encode(&gz.finish().expect("writing to memory"));
+    let glue = gzip_base64(format!("{glue}{START}").as_bytes());
+    let wasm = gzip_base64(&dist.wasm);
     Ok(format!(
         r#"<!doctype html>
 <html lang="en">
@@ -154,10 +164,9 @@ pub fn pack(dist: &Dist) -> Result<String, PackError> {
 <div id="callscope-fatal" class="fatal" role="alert" hidden></div>
 <noscript>callscope's viewer needs JavaScript and WebAssembly.</noscript>
 {session}
+<script type="application/octet-stream" id="callscope-glue">{glue}</script>
 <script type="application/octet-stream" id="callscope-wasm">{wasm}</script>
-<script type="module">
-{glue}
-{BOOT}</script>
+<script>{BOOT}</script>
 </body>
 </html>
 "#,
@@ -165,10 +174,22 @@ pub fn pack(dist: &Dist) -> Result<String, PackError> {
     ))
 }
 
+fn gzip_base64(bytes: &[u8]) -> String {
+    let mut gz = Vec::new();
+    zopfli::compress(
+        zopfli::Options::default(),
+        zopfli::Format::Gzip,
+        bytes,
+        &mut gz,
+    )
+    .expect("writing to memory");
+    base64_encode(&gz)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callscope_model::report::{embedded, SESSION_PLACEHOLDER};
+    use callscope_model::report::{base64_decode, embedded, SESSION_PLACEHOLDER};
 
     fn dist(glue: &str) -> Dist {
         Dist {
@@ -178,13 +199,34 @@ mod tests {
         }
     }
 
+    /// The base64 text of the inline element `id`.
+    fn inline<'a>(page: &'a str, id: &str) -> &'a str {
+        let open = format!(r#"<script type="application/octet-stream" id="{id}">"#);
+        let start = page.find(&open).unwrap() + open.len();
+        &page[start..start + page[start..].find("</script>").unwrap()]
+    }
+
+    fn unpack(page: &str, id: &str) -> Vec<u8> {
+        let gz = base64_decode(inline(page, id)).unwrap();
+        callscope_model::format::gunzip(&gz, 1 << 20).unwrap()
+    }
+
     #[test]
     fn packs_everything_inline_with_one_placeholder() {
-        let page = pack(&dist("async function __wbg_init() {}")).unwrap();
+        let d = dist("async function __wbg_init() { return '</script>'; }");
+        let page = pack(&d).unwrap();
         assert_eq!(page.matches(SESSION_PLACEHOLDER).count(), 1);
         assert_eq!(embedded(&page), Some(SESSION_PLACEHOLDER));
-        assert!(!page.contains(EXPORT_LINE));
         assert!(!page.contains(" src=") && !page.contains("stylesheet"));
+        // The glue and the wasm come back byte for byte from their gzipped base64, the glue
+        // starting the viewer where it exported its start.
+        let glue = String::from_utf8(unpack(&page, "callscope-glue")).unwrap();
+        assert_eq!(
+            glue,
+            d.glue.replace(&format!("{EXPORT_LINE}\n"), "") + START
+        );
+        assert_eq!(unpack(&page, "callscope-wasm"), d.wasm);
+        assert!(!page.contains("__wbg_init"));
     }
 
     #[test]
@@ -197,10 +239,9 @@ mod tests {
 
     #[test]
     fn refuses_what_would_break_out_of_an_inline_element() {
-        assert!(matches!(
-            pack(&dist("let s = '</SCRIPT>';")),
-            Err(PackError::Unsafe(..))
-        ));
+        let mut d = dist("");
+        d.css = "a::after { content: '</STYLE>' }".into();
+        assert!(matches!(pack(&d), Err(PackError::Unsafe(..))));
         let mut d = dist("");
         d.glue = "no export line".into();
         assert!(matches!(pack(&d), Err(PackError::Glue)));
