@@ -112,8 +112,10 @@ pub struct Lane {
 
 impl Lane {
     /// Lays out the samples of `thread`. One pass; a sample with the stack of the one
-    /// before it only moves the open spans' end.
-    pub fn build(session: &Session, thread: usize) -> Lane {
+    /// before it only moves the open spans' end. `launcher` is
+    /// [`launcher_prefix`](crate::processors::launcher_prefix): the frames of the command
+    /// line that ran the program are left out, as the call tree leaves them out.
+    pub(crate) fn build(session: &Session, thread: usize, launcher: &[Option<bool>]) -> Lane {
         let s = &session.threads[thread].samples;
         let mut lane = Lane {
             thread,
@@ -138,6 +140,9 @@ impl Lane {
                 chain.clear();
                 let mut cursor = Some(s.stack[i]);
                 while let Some(id) = cursor {
+                    if launcher[id.index()] == Some(true) {
+                        break;
+                    }
                     let st = session.stack(id);
                     chain.push(session.frame(st.frame).func);
                     cursor = st.parent;
@@ -303,8 +308,9 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn build(session: &Session) -> Timeline {
+        let launcher = crate::processors::launcher_prefix(session);
         let lanes: Vec<Lane> = (0..session.threads.len())
-            .map(|t| Lane::build(session, t))
+            .map(|t| Lane::build(session, t, &launcher))
             .collect();
         let busy = || lanes.iter().filter(|l| !l.rows.is_empty());
         Timeline {
@@ -344,7 +350,7 @@ mod tests {
     #[test]
     fn phases_become_spans_and_runs() {
         let s = phases();
-        let lane = Lane::build(&s, 0);
+        let lane = Lane::build(&s, 0, &crate::processors::launcher_prefix(&s));
         assert_eq!(lane.depth(), 2);
         assert_eq!(lane.rows[0].len(), 1);
         let names: Vec<_> = (0..2)
@@ -369,6 +375,39 @@ mod tests {
         let act = lane.activity(0.0, 50_000.0, 5);
         assert_eq!(act[0], (1.0, 0.0));
         assert_eq!(act[4], (0.0, 1.0));
+    }
+
+    #[test]
+    fn the_launchers_frames_are_left_out_as_the_call_tree_leaves_them_out() {
+        let mut b = SessionBuilder::new(Metadata::default());
+        let frames: Vec<_> = [
+            ("_run_module_as_main", "<frozen runpy>"),
+            ("<module>", "/venv/lib/callscope/__main__.py"),
+            ("run_path", "<frozen runpy>"),
+            ("<module>", "app.py"),
+            ("work", "app.py"),
+        ]
+        .iter()
+        .map(|&(name, file)| {
+            let f = b.function(name, file, 1, FunctionKind::Python);
+            b.frame(f, 1)
+        })
+        .collect();
+        let launched = b.stack_from_frames(frames.clone()).unwrap();
+        // A program that runs runpy itself, with no profiler entry point: all its own.
+        let own = b.stack_from_frames([frames[0], frames[3]]).unwrap();
+        let t = b.add_thread(1, None, "MainThread", true);
+        b.push_sample(t, launched, 1000, 1000, None);
+        b.push_sample(t, own, 2000, 1000, None);
+        let s = b.finish();
+        let lane = &Timeline::build(&s).lanes[0];
+        let names = |depth: usize| -> Vec<&str> {
+            let row = &lane.rows[depth];
+            row.func.iter().map(|&f| s.function_name(f)).collect()
+        };
+        assert_eq!(names(0), ["<module>", "_run_module_as_main"]);
+        assert_eq!(names(1), ["work", "<module>"]);
+        assert_eq!(lane.depth(), 2);
     }
 
     #[test]

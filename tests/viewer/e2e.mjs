@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { ROOT, OUT, test, finish, drop, rowTexts, rowCells } from "./harness.mjs";
+import { ROOT, OUT, test, finish, drop, rowTexts, rowCells, timelinePoint, timelineAt } from "./harness.mjs";
 
 const FIXTURE = "tests/fixtures/pyinstrument/mixed.pyisession";
 const PORT = 8000 + Math.floor(Math.random() * 1000);
@@ -330,30 +330,6 @@ async function openPhases(page, hash = "#view=timeline") {
   await open(page, hash);
   await drop(page, "phases.json", phases());
   await page.waitForSelector("#timeline-canvas");
-}
-
-/**
- * Where the timeline draws time `us` at `depth` of a thread's lane, in page coordinates,
- * from what the canvas publishes: its visible window, each lane's first row and the row
- * height.
- */
-async function timelinePoint(page, thread, depth, us) {
-  const c = await page.$eval("#timeline-canvas", (c) => {
-    const r = c.getBoundingClientRect();
-    return { left: r.left, top: r.top, width: r.width, ...c.dataset };
-  });
-  const [from, to] = c.window.split("-").map(Number);
-  const lanes = Object.fromEntries(c.lanes.split(",").map((l) => l.split(":").map(Number)));
-  const row = Number(c.rowHeight);
-  return { x: c.left + ((us - from) / (to - from)) * c.width, y: c.top + lanes[thread] + depth * row + row / 2 };
-}
-
-/** The tooltip the timeline shows at time `us`, depth `depth` of `thread`'s lane. */
-async function timelineAt(page, thread, depth, us) {
-  const { x, y } = await timelinePoint(page, thread, depth, us);
-  await page.mouse.move(x, y);
-  await page.waitForSelector("#timeline-tooltip:not([hidden])");
-  return page.innerText("#timeline-tooltip");
 }
 
 const canvasWindow = (page) =>

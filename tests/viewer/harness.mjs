@@ -88,3 +88,31 @@ export const rowCells = (page) =>
     selected: r.classList.contains("selected"),
     expanded: r.getAttribute("aria-expanded"),
   })));
+
+/**
+ * Where the timeline of `target` (a page, or the frame of an embed) draws time `us` at
+ * `depth` of a thread's lane, in page coordinates, from what the canvas publishes: its
+ * visible window, each lane's first row and the row height.
+ */
+export async function timelinePoint(target, thread, depth, us) {
+  const c = await target.$eval("#timeline-canvas", (c) => {
+    const r = c.getBoundingClientRect();
+    return { left: r.left, top: r.top, width: r.width, ...c.dataset };
+  });
+  const frame = target.parentFrame && target.parentFrame() ? await (await target.frameElement()).boundingBox() : { x: 0, y: 0 };
+  const [from, to] = c.window.split("-").map(Number);
+  const lanes = Object.fromEntries(c.lanes.split(",").map((l) => l.split(":").map(Number)));
+  const row = Number(c.rowHeight);
+  return {
+    x: frame.x + c.left + ((us - from) / (to - from)) * c.width,
+    y: frame.y + c.top + lanes[thread] + depth * row + row / 2,
+  };
+}
+
+/** The tooltip the timeline of `target` shows at time `us`, depth `depth` of `thread`'s lane. */
+export async function timelineAt(target, thread, depth, us) {
+  const { x, y } = await timelinePoint(target, thread, depth, us);
+  await (target.page ? target.page() : target).mouse.move(x, y);
+  await target.waitForSelector("#timeline-tooltip:not([hidden])");
+  return target.innerText("#timeline-tooltip");
+}

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync 
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
-import { ROOT, OUT, test, finish, drop, rowCells } from "./harness.mjs";
+import { ROOT, OUT, test, finish, drop, rowCells, timelineAt } from "./harness.mjs";
 
 const CALLSCOPE = process.env.CALLSCOPE || join(ROOT, ".venv/bin/callscope");
 const PROGRAMS = join(ROOT, "tests/viewer/programs");
@@ -23,6 +23,14 @@ function terminalTop(text, n) {
     .filter(Boolean)
     .slice(0, n)
     .map((m) => [m[1], m[2]]);
+}
+
+/** work.py's two phases in its timeline: crunch for about the first half, then wait. */
+async function timelineSpans(target) {
+  const [from, to] = await target.$eval("#timeline-canvas", (c) => c.dataset.window.split("-").map(Number));
+  const at = (share) => timelineAt(target, 0, 2, from + share * (to - from));
+  assert.match(await at(0.1), /^crunch\nwork\.py:6\n/);
+  assert.match(await at(0.9), /^wait\nwork\.py:13\n/);
 }
 
 async function openReport(page, path) {
@@ -46,6 +54,12 @@ await test("a report from `callscope -r html` opens from file:// offline with th
   await page.click("#tab-flame");
   await page.waitForSelector("#flame-canvas");
   await page.screenshot({ path: join(OUT, "report-flame.png") });
+  // Opened on its timeline: crunch, then the sleep, in the main thread's lane.
+  await page.goto("about:blank");
+  await page.goto(pathToFileURL(report).href + "#view=timeline");
+  await page.waitForSelector("#timeline-canvas");
+  await timelineSpans(page);
+  await page.screenshot({ path: join(OUT, "report-timeline.png") });
 }, { offline: true });
 
 await test("the standalone viewer from `callscope viewer` waits for a file and opens a dropped one", async (page) => {
@@ -102,7 +116,7 @@ const VIEWER_CSP = "default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-
   "style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
 const PAGE_CSP = "default-src 'self'; script-src 'self'; frame-src 'self'; style-src 'self' 'unsafe-inline'";
 
-await test("a docs page with two embeds shows each profile in its own viewer, in the page's theme", async (page) => {
+await test("a docs page with three embeds shows each profile in its own viewer and view, in the page's theme", async (page) => {
   const site = join(OUT, "docs-site");
   rmSync(site, { recursive: true, force: true });
   mkdirSync(join(site, "profiles"), { recursive: true });
@@ -112,6 +126,7 @@ await test("a docs page with two embeds shows each profile in its own viewer, in
     "<head>", `<head>\n<meta http-equiv="Content-Security-Policy" content="${VIEWER_CSP}">`));
   copyFileSync(join(ROOT, "tests/fixtures/pyinstrument/mixed.pyisession"), join(site, "profiles/mixed.pyisession"));
   callscope("-r", "session", "-o", join(site, "profiles/work.pyisession"), join(PROGRAMS, "work.py"));
+  copyFileSync(join(site, "profiles/work.pyisession"), join(site, "profiles/timeline.pyisession"));
   writeFileSync(join(site, "index.html"), `<!doctype html>
 <html lang="en" data-theme="dark">
 <head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${PAGE_CSP}">
@@ -120,6 +135,7 @@ await test("a docs page with two embeds shows each profile in its own viewer, in
 <h1>Profiling our parser</h1>
 <div class="callscope-embed" data-src="profiles/mixed.pyisession" data-view="flame" data-height="300"></div>
 <div class="callscope-embed" data-src="profiles/work.pyisession" data-search="crunch" data-height="300"></div>
+<div class="callscope-embed" data-src="profiles/timeline.pyisession" data-view="timeline" data-height="300"></div>
 <script src="_static/callscope-embed.js"></script>
 </body></html>`);
   const port = 9000 + Math.floor(Math.random() * 1000);
@@ -139,7 +155,7 @@ await test("a docs page with two embeds shows each profile in its own viewer, in
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    await page.waitForFunction(() => document.querySelectorAll("iframe").length === 2);
+    await page.waitForFunction(() => document.querySelectorAll("iframe").length === 3);
     const frameFor = async (name) => {
       for (let i = 0; i < 100; i++) {
         const f = page.frames().find((f) => f.url().includes(name));
@@ -150,6 +166,7 @@ await test("a docs page with two embeds shows each profile in its own viewer, in
     };
     const one = await frameFor("mixed.pyisession");
     const two = await frameFor("work.pyisession");
+    const three = await frameFor("timeline.pyisession");
     await one.waitForSelector("#flame-canvas");
     await two.waitForSelector("#calltree .row");
     assert.match(await one.innerText("#session-header"), /scripts\/mixed\.py/);
@@ -158,7 +175,10 @@ await test("a docs page with two embeds shows each profile in its own viewer, in
     assert.match(await two.innerText("#search-count"), /found/);
     assert.ok(await two.$("#calltree .row.match"), "crunch is highlighted");
     assert.equal(await one.$(".bar:visible"), null, "no file bar when embedded");
-    for (const f of [one, two]) {
+    await three.waitForSelector("#timeline-canvas");
+    await (await three.frameElement()).scrollIntoViewIfNeeded();
+    await timelineSpans(three);
+    for (const f of [one, two, three]) {
       assert.equal(await f.evaluate(() => document.documentElement.dataset.theme), "dark");
     }
     await page.screenshot({ path: join(OUT, "embed-dark.png") });
@@ -166,7 +186,7 @@ await test("a docs page with two embeds shows each profile in its own viewer, in
       document.documentElement.dataset.theme = "light";
       document.body.style.cssText = "background:#fff;color:#111;font-family:sans-serif";
     });
-    for (const f of [one, two]) {
+    for (const f of [one, two, three]) {
       await f.waitForFunction(() => document.documentElement.dataset.theme === "light");
     }
     await page.screenshot({ path: join(OUT, "embed-light.png") });
