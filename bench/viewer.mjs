@@ -10,11 +10,14 @@
 //
 //   node bench/viewer.mjs [--samples N[,N...]] [--no-speedscope]   (or `make bench-viewer`)
 //
+// callscope opens both its own session and the speedscope JSON; the ratios compare the two
+// apps on the same JSON file.
+//
 // Needs `make viewer` (www/dist) and `scripts/setup.sh browser bench` (playwright-core,
 // speedscope). speedscope needs minutes and gigabytes for a million samples.
 import { chromium } from "playwright-core";
 import { createServer } from "node:http";
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { createReadStream, existsSync, statSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { extname, join, normalize } from "node:path";
 
@@ -26,7 +29,7 @@ const option = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
 };
-const sampleCounts = option("--samples", "1000000").split(",").map(Number);
+const sampleCounts = option("--samples", "100000,1000000,10000000").split(",").map(Number);
 const withSpeedscope = !flag("--no-speedscope");
 const FRAMES = 120;
 
@@ -133,7 +136,7 @@ async function frameTimes(page, selector, checkZoomed) {
   return { median: at(0.5), p90: at(0.9) };
 }
 
-async function callscope(file) {
+async function callscope(file, shot) {
   const page = await newPage();
   await page.goto(base + "www/dist/index.html");
   await page.waitForSelector("#file-input", { state: "attached" });
@@ -142,6 +145,7 @@ async function callscope(file) {
   await page.waitForSelector("#calltree .row");
   await nextFrame(page);
   const first = performance.now() - started;
+  await page.screenshot({ path: join(OUT, `${shot}.png`) });
   const tabbed = performance.now();
   await page.click("#tab-timeline");
   await page.waitForSelector("#timeline-canvas");
@@ -151,13 +155,14 @@ async function callscope(file) {
   const before = await windowOf();
   const frames = await frameTimes(page, "#timeline-canvas", async () => {
     if ((await windowOf()) === before) throw new Error("the timeline did not zoom");
+    await page.screenshot({ path: join(OUT, `${shot}-zoomed.png`) });
   });
   const mem = await memory(page);
   await page.close();
   return { first, timeline, frames, mem };
 }
 
-async function speedscope(file) {
+async function speedscope(file, shot) {
   const page = await newPage();
   const imported = new Promise((resolve, reject) => {
     page.on("console", (m) => {
@@ -175,6 +180,7 @@ async function speedscope(file) {
   await nextFrame(page);
   await nextFrame(page);
   const first = performance.now() - started;
+  await page.screenshot({ path: join(OUT, `${shot}.png`) });
   // speedscope draws every view with WebGL into one canvas over the page, under the
   // canvases that place them; the last is the flame chart's. It publishes no view state:
   // the pixels must change.
@@ -183,41 +189,50 @@ async function speedscope(file) {
   const pixels = () => page.screenshot({ clip });
   const before = await pixels();
   const frames = await frameTimes(page, chart, async () => {
-    if ((await pixels()).equals(before)) throw new Error("speedscope did not zoom");
+    const now = await pixels();
+    if (now.equals(before)) throw new Error("speedscope did not zoom");
+    writeFileSync(join(OUT, `${shot}-zoomed.png`), now);
   });
   const mem = await memory(page);
   await page.close();
   return { first, frames, mem };
 }
 
-const ms = (v) => `${Math.round(v).toLocaleString("en-US")} ms`;
+const ms = (v) => (v === undefined ? "" : `${Math.round(v).toLocaleString("en-US")} ms`);
 const mb = (m) => `${Math.round(m.js + m.wasm).toLocaleString("en-US")} MB`;
 const ratio = (a, b) => `${(a / b).toFixed(1)}×`;
+const pad = (cells, widths) => cells.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
+const WIDTHS = [30, 12, 12, 18, 10];
 
 for (const samples of sampleCounts) {
   execFileSync("cargo", ["run", "-q", "--release", "--locked", "-p", "callscope-bench", "--bin",
     "synthetic-session", "--", "--samples", String(samples), OUT], { cwd: ROOT, stdio: "ignore" });
   const stem = join(OUT, `synthetic-${samples}`);
+  const json = stem + ".speedscope.json";
   const sizeMb = (f) => (statSync(f).size / 1e6).toFixed(1);
   console.log(`\n${samples.toLocaleString("en-US")} samples, 4 threads ` +
-    `(callscope session ${sizeMb(stem + ".pyisession")} MB, speedscope JSON ${sizeMb(stem + ".speedscope.json")} MB)`);
-  const ours = await callscope(stem + ".pyisession");
-  console.log(`  callscope   first view ${ms(ours.first)} (timeline ${ms(ours.timeline)} more), ` +
-    `frame ${ms(ours.frames.median)} median / ${ms(ours.frames.p90)} p90, ` +
-    `memory ${mb(ours.mem)} (JS ${Math.round(ours.mem.js)} + wasm ${Math.round(ours.mem.wasm)})`);
+    `(callscope session ${sizeMb(stem + ".pyisession")} MB, speedscope JSON ${sizeMb(json)} MB)`);
+  console.log(pad(["", "first view", "+ timeline", "frame median/p90", "memory"], WIDTHS));
+  const row = (name, r) => console.log(pad([name, ms(r.first), ms(r.timeline),
+    `${ms(r.frames.median)} / ${ms(r.frames.p90)}`, mb(r.mem)], WIDTHS));
+  const ours = await callscope(stem + ".pyisession", `callscope-${samples}`);
+  row("callscope, its session", ours);
   if (!withSpeedscope) continue;
+  const oursJson = await callscope(json, `callscope-json-${samples}`);
+  row("callscope, speedscope JSON", oursJson);
   let theirs;
   try {
-    theirs = await speedscope(stem + ".speedscope.json");
+    theirs = await speedscope(json, `speedscope-${samples}`);
   } catch (e) {
-    console.log(`  speedscope  could not open it: ${e.message}`);
+    console.log(`${"speedscope, speedscope JSON".padEnd(WIDTHS[0])}  could not open it: ${e.message}`);
     continue;
   }
-  console.log(`  speedscope  first view ${ms(theirs.first)}, ` +
-    `frame ${ms(theirs.frames.median)} median / ${ms(theirs.frames.p90)} p90, memory ${mb(theirs.mem)}`);
-  console.log(`  speedscope / callscope: first view ${ratio(theirs.first, ours.first)}, ` +
-    `median frame ${ratio(theirs.frames.median, ours.frames.median)}, memory ${ratio(theirs.mem.js + theirs.mem.wasm, ours.mem.js + ours.mem.wasm)}`);
+  row("speedscope, speedscope JSON", theirs);
+  console.log(`speedscope ÷ callscope on the same JSON: first view ${ratio(theirs.first, oursJson.first)}, ` +
+    `median frame ${ratio(theirs.frames.median, oursJson.frames.median)}, ` +
+    `memory ${ratio(theirs.mem.js + theirs.mem.wasm, oursJson.mem.js + oursJson.mem.wasm)}`);
 }
+console.log(`\nscreenshots of each first view and of the zoomed views in ${OUT}`);
 
 await browser.close();
 server.close();

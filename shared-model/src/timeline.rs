@@ -7,6 +7,8 @@
 //! at one depth they never overlap, so their ends are in order too, and both the first
 //! visible span and the end of a run of sub-pixel spans are found by binary search.
 
+use std::collections::HashMap;
+
 use crate::ids::FuncId;
 use crate::session::{Samples, Session};
 
@@ -306,6 +308,52 @@ pub struct Timeline {
     pub end_us: u64,
 }
 
+/// Threads whose names differ only in their numbers (`worker-1`, `worker-2`; a pool's
+/// `ThreadPoolExecutor-0_3`), shown as one lane that opens on its threads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneGroup {
+    /// The shared name, numbers as `*`: `ThreadPoolExecutor-*_*`.
+    pub label: String,
+    /// In the order given.
+    pub threads: Vec<usize>,
+}
+
+/// Fewer similar threads than this stay lanes of their own.
+pub const GROUP_MIN: usize = 4;
+
+/// The groups among `threads` (lanes in display order): at least [`GROUP_MIN`] threads of
+/// one name pattern each, in the order of their first thread.
+pub fn lane_groups(session: &Session, threads: &[usize]) -> Vec<LaneGroup> {
+    let mut groups: Vec<LaneGroup> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for &t in threads {
+        let label = name_pattern(&session.threads[t].name);
+        let i = *index.entry(label.clone()).or_insert_with(|| {
+            groups.push(LaneGroup {
+                label,
+                threads: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[i].threads.push(t);
+    }
+    groups.retain(|g| g.threads.len() >= GROUP_MIN);
+    groups
+}
+
+/// A thread name with each run of digits as `*`.
+fn name_pattern(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('*') {
+            out.push('*');
+        }
+    }
+    out
+}
+
 impl Timeline {
     pub fn build(session: &Session) -> Timeline {
         let launcher = crate::processors::launcher_prefix(session);
@@ -408,6 +456,37 @@ mod tests {
         assert_eq!(names(0), ["<module>", "_run_module_as_main"]);
         assert_eq!(names(1), ["work", "<module>"]);
         assert_eq!(lane.depth(), 2);
+    }
+
+    #[test]
+    fn threads_that_differ_only_in_numbers_form_groups() {
+        let mut b = SessionBuilder::new(Metadata::default());
+        let names = [
+            "MainThread",
+            "ThreadPoolExecutor-0_0",
+            "Thread-1 (poll)",
+            "ThreadPoolExecutor-0_1",
+            "ThreadPoolExecutor-0_2",
+            "Thread-2 (poll)",
+            "ThreadPoolExecutor-0_10",
+            "Thread-3 (flush)",
+        ];
+        for (i, name) in names.iter().enumerate() {
+            b.add_thread(i as u64, None, name, i == 0);
+        }
+        let s = b.finish();
+        let all: Vec<usize> = (0..names.len()).collect();
+        let groups = lane_groups(&s, &all);
+        assert_eq!(
+            groups,
+            [LaneGroup {
+                label: "ThreadPoolExecutor-*_*".into(),
+                threads: vec![1, 3, 4, 6],
+            }]
+        );
+        // Two `poll` threads are not enough for a group; without one pool thread, neither
+        // is the pool.
+        assert_eq!(lane_groups(&s, &[0, 1, 2, 3, 4, 5]), []);
     }
 
     #[test]

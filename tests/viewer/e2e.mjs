@@ -459,6 +459,64 @@ await test("timeline: zoom and pan keys move the visible window, 0 resets it, an
   assert.ok(f < 200000 && f > 150000 && t === 500000, `fitted to b: ${f}-${t}`);
 });
 
+await test("timeline: a two-finger pinch on a touch screen zooms about the fingers", async (page) => {
+  await openPhases(page);
+  const c = await page.$eval("#timeline-canvas", (c) => {
+    const r = c.getBoundingClientRect();
+    return { left: r.left, width: r.width };
+  });
+  const y = (await timelinePoint(page, 0, 1, 0)).y;
+  const at = (share) => c.left + share * c.width;
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type, a, b) => cdp.send("Input.dispatchTouchEvent", {
+    type,
+    touchPoints: type === "touchEnd" ? [] : [{ x: at(a), y, id: 1 }, { x: at(b), y, id: 2 }],
+  });
+  // Down on 0.2 s and 0.3 s (40 % and 60 %), spread to 20 % and 80 %: those two times then
+  // lie there, so the window is 0.1 s wide over 0.6 of the width: 1/6 s from 1/6 s.
+  await touch("touchStart", 0.4, 0.6);
+  for (const step of [0.25, 0.5, 0.75, 1]) {
+    await touch("touchMove", 0.4 - 0.2 * step, 0.6 + 0.2 * step);
+  }
+  await touch("touchEnd");
+  const [from, to] = await canvasWindow(page);
+  assert.ok(Math.abs(from - 166667) < 2000 && Math.abs(to - 333333) < 2000, `pinched to ${from}-${to}`);
+  assert.equal(await page.$("#timeline-detail"), null, "a pinch selects nothing");
+}, { hasTouch: true });
+
+await test("timeline: forty threads show a pool of similar threads as one folded group lane that opens", async (page) => {
+  // MainThread, 36 pool threads and three of their own: more lanes than fit, so the pool
+  // starts folded.
+  const names = ["MainThread", ...Array.from({ length: 36 }, (_, i) => `ThreadPoolExecutor-0_${i}`),
+    "writer-1", "writer-2", "reader"];
+  const frames = [{ name: "main", file: "app.py", line: 1 }, { name: "job", file: "app.py", line: 5 }];
+  const doc = {
+    $schema: "https://www.speedscope.app/file-format-schema.json",
+    shared: { frames },
+    profiles: names.map((name) => ({
+      type: "sampled", name, unit: "milliseconds", startValue: 0, endValue: 100,
+      samples: Array.from({ length: 10 }, () => [0, 1]), weights: Array(10).fill(10),
+    })),
+  };
+  await page.setViewportSize({ width: 1200, height: 700 });
+  await open(page, "#view=timeline");
+  await drop(page, "pool.json", Buffer.from(JSON.stringify(doc)));
+  await page.waitForSelector("#timeline-canvas");
+  const data = () => page.$eval("#timeline-canvas", (c) => ({ lanes: c.dataset.lanes, groups: c.dataset.groups }));
+  const lanesOf = (d) => d.lanes.split(",").map((l) => Number(l.split(":")[0]));
+  let d = await data();
+  assert.deepEqual(lanesOf(d), [0, 37, 38, 39], "the pool's lanes are folded away");
+  const [first, y] = d.groups.split(":").map(Number);
+  assert.equal(first, 1);
+  await page.screenshot({ path: join(OUT, "timeline-group.png") });
+  const box = await page.locator("#timeline-canvas").boundingBox();
+  await page.mouse.click(box.x + 40, box.y + y);
+  await page.waitForFunction((before) => document.querySelector("#timeline-canvas").dataset.lanes !== before, d.lanes);
+  d = await data();
+  assert.deepEqual(lanesOf(d), [0, ...Array.from({ length: 36 }, (_, i) => i + 1), 37, 38, 39]);
+  assert.match(await timelineAt(page, 5, 1, 50000), /^job\napp\.py:5\n/);
+});
+
 await test("a tree of 100,000 nodes keeps only visible rows in the page", async (page) => {
   // main → f0..f999 → g0..g99: 101,001 nodes, one sample each.
   const lines = [];

@@ -23,8 +23,8 @@ let failures = 0;
  * Runs one test in a fresh page. `offline`: the network is off and any request that is not
  * for a file:// URL is refused (and fails the test).
  */
-export async function test(name, body, { allowedConsole = null, deviceScaleFactor = 1, offline = false } = {}) {
-  const context = await browser.newContext({ deviceScaleFactor, offline });
+export async function test(name, body, { allowedConsole = null, deviceScaleFactor = 1, offline = false, hasTouch = false } = {}) {
+  const context = await browser.newContext({ deviceScaleFactor, offline, hasTouch });
   const page = await context.newPage();
   const problems = [];
   if (offline) {

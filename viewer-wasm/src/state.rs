@@ -147,6 +147,9 @@ pub struct TimelineView {
     pub window: Option<Window>,
     pub scroll_y: f64,
     pub collapsed: Rc<HashSet<usize>>,
+    /// Groups of similar threads (by their first thread) opened or folded against the
+    /// default: folded when there are many lanes.
+    pub groups_toggled: Rc<HashSet<usize>>,
     pub selected: Option<SpanKey>,
 }
 
@@ -325,6 +328,8 @@ pub enum Action {
     TimelineScroll(f64, f64),
     /// Folds or unfolds a thread's lane.
     TimelineLane(usize),
+    /// Opens or folds the group of similar threads whose first thread this is.
+    TimelineGroup(usize),
     TimelineSelect(Option<SpanKey>),
     /// Shows a call path of a thread (outermost function first) in the call tree.
     RevealPath(usize, Vec<FuncId>),
@@ -893,15 +898,17 @@ impl Reducible for State {
             Action::TimelineScroll(by, max) => {
                 s.tl.scroll_y = (s.tl.scroll_y + by).clamp(0.0, max.max(0.0))
             }
-            Action::TimelineLane(t) => {
-                let c = Rc::make_mut(&mut s.tl.collapsed);
-                if !c.remove(&t) {
-                    c.insert(t);
-                }
-            }
+            Action::TimelineLane(t) => toggle(Rc::make_mut(&mut s.tl.collapsed), t),
+            Action::TimelineGroup(t) => toggle(Rc::make_mut(&mut s.tl.groups_toggled), t),
             Action::TimelineSelect(key) => s.tl.selected = key,
             Action::RevealPath(thread, path) => s.reveal_path(thread, &path),
         }
         Rc::new(s)
+    }
+}
+
+fn toggle(set: &mut HashSet<usize>, item: usize) {
+    if !set.remove(&item) {
+        set.insert(item);
     }
 }

@@ -6,10 +6,10 @@
 //! the blocks of the visible window only, paints them into a `raster` and puts that on the
 //! canvas in one call, then writes the few labels that fit.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use callscope_model::timeline::{Block, Lane, Span, Timeline};
+use callscope_model::timeline::{lane_groups, Block, Lane, LaneGroup, Span, Timeline};
 use callscope_model::FuncId;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{Clamped, JsCast};
@@ -44,6 +44,8 @@ const CLICK_SLOP: f64 = 3.0;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LanePlace {
     pub thread: usize,
+    /// The header of this group of [`lane_groups`] (`thread` is its first), not a lane.
+    pub group: Option<usize>,
     pub top: f64,
     /// Where its depth 0 starts.
     pub rows_top: f64,
@@ -52,34 +54,60 @@ pub struct LanePlace {
     pub bottom: f64,
 }
 
-/// Stacks the lanes of `threads`, folded ones as a header and strip only.
+/// Above this many lanes, groups of similar threads start folded.
+pub const FOLD_GROUPS_ABOVE: usize = 16;
+
+/// Stacks the lanes of `threads`, folded ones as a header and strip only. A group's lanes
+/// follow its header, at its first thread's place, when `open(group)`.
 pub fn place_lanes(
     timeline: &Timeline,
     threads: &[usize],
     collapsed: &HashSet<usize>,
+    groups: &[LaneGroup],
+    open: &dyn Fn(usize) -> bool,
 ) -> Vec<LanePlace> {
-    let mut y = 0.0;
-    threads
+    let group_of: HashMap<usize, usize> = groups
         .iter()
-        .map(|&thread| {
-            let rows = if collapsed.contains(&thread) {
-                0
-            } else {
-                timeline.lanes[thread].depth()
-            };
-            let rows_top = y + HEADER_H + STRIP_H + 2.0;
-            let bottom = rows_top + rows as f64 * ROW_H + GAP;
-            let place = LanePlace {
-                thread,
-                top: y,
-                rows_top,
-                rows,
-                bottom,
-            };
-            y = bottom;
-            place
-        })
-        .collect()
+        .enumerate()
+        .flat_map(|(g, group)| group.threads.iter().map(move |&t| (t, g)))
+        .collect();
+    let mut y = 0.0;
+    let mut places = Vec::with_capacity(threads.len());
+    let mut place = |thread: usize, group: Option<usize>, rows: usize| {
+        let rows_top = y + HEADER_H + STRIP_H + 2.0;
+        let bottom = rows_top + rows as f64 * ROW_H + GAP;
+        places.push(LanePlace {
+            thread,
+            group,
+            top: y,
+            rows_top,
+            rows,
+            bottom,
+        });
+        y = bottom;
+    };
+    let lane_rows = |thread: usize| {
+        if collapsed.contains(&thread) {
+            0
+        } else {
+            timeline.lanes[thread].depth()
+        }
+    };
+    for &thread in threads {
+        match group_of.get(&thread) {
+            None => place(thread, None, lane_rows(thread)),
+            Some(&g) if groups[g].threads[0] == thread => {
+                place(thread, Some(g), 0);
+                if open(g) {
+                    for &member in &groups[g].threads {
+                        place(member, None, lane_rows(member));
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    places
 }
 
 /// The canvas's size and what it shows, to turn times into x and back.
@@ -125,6 +153,8 @@ pub enum Hit {
     Axis(f64),
     /// A lane's header.
     Header(usize),
+    /// A group's header, by its index in [`lane_groups`].
+    Group(usize),
     Span(SpanKey, Span),
     Empty,
 }
@@ -141,9 +171,12 @@ pub fn hit(g: &Geometry, places: &[LanePlace], timeline: &Timeline, x: f64, y: f
         return Hit::Empty;
     };
     if cy < place.top + HEADER_H {
-        return Hit::Header(place.thread);
+        return match place.group {
+            Some(g) => Hit::Group(g),
+            None => Hit::Header(place.thread),
+        };
     }
-    if cy < place.rows_top {
+    if cy < place.rows_top || place.group.is_some() {
         return Hit::Empty;
     }
     let depth = ((cy - place.rows_top) / ROW_H) as usize;
@@ -259,6 +292,9 @@ struct Frame<'a> {
     matched: Option<&'a HashSet<FuncId>>,
     names: &'a dyn Fn(FuncId) -> String,
     lane_label: &'a dyn Fn(&Lane) -> String,
+    groups: &'a [LaneGroup],
+    group_label: &'a dyn Fn(&LaneGroup) -> String,
+    open_group: &'a dyn Fn(usize) -> bool,
     collapsed: &'a HashSet<usize>,
     selected: Option<SpanKey>,
     range: Option<(f64, f64)>,
@@ -287,13 +323,20 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame) {
     };
     let t = theme(f.dark);
     let mut r = Raster::new(w as usize, h as usize);
-    // The minimap: a band per lane, coloured by activity, a column per device pixel.
-    let n = f.places.len().max(1) as f64;
-    let band = ((MINIMAP_H - 4.0) / n).clamp(1.0, 8.0) * dpr;
-    for (i, bins) in f.minimap.iter().enumerate() {
-        let y0 = 2.0 * dpr + i as f64 * band;
-        for (x, &share) in bins.iter().enumerate() {
-            if let Some(c) = activity_colour(&t, share) {
+    // The minimap: a band per lane, coloured by activity, a column per device pixel. With
+    // more lanes than pixels of height, neighbouring lanes share a band.
+    let lanes = f.minimap.len();
+    let bands = lanes.min((MINIMAP_H - 4.0) as usize).max(1);
+    let band = ((MINIMAP_H - 4.0) / bands as f64).min(8.0) * dpr;
+    for b in 0..bands {
+        let members = &f.minimap[b * lanes / bands..(b + 1) * lanes / bands];
+        let y0 = 2.0 * dpr + b as f64 * band;
+        let n = members.len().max(1) as f32;
+        for x in 0..members.first().map_or(0, Vec::len) {
+            let (run, wait) = members
+                .iter()
+                .fold((0.0, 0.0), |(r, w), m| (r + m[x].0, w + m[x].1));
+            if let Some(c) = activity_colour(&t, (run / n, wait / n)) {
                 r.fill(
                     x as f64,
                     x as f64 + 1.0,
@@ -325,7 +368,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame) {
             t.band,
         );
         let strip = lane_y(place.top + HEADER_H);
-        if strip + STRIP_H * dpr > clip {
+        if place.group.is_none() && strip + STRIP_H * dpr > clip {
             for (x, share) in lane.activity(from, to, w as usize).into_iter().enumerate() {
                 if let Some(c) = activity_colour(&t, share) {
                     r.fill(
@@ -394,22 +437,28 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame) {
         if y + HEADER_H < TOP || y > g.height {
             continue;
         }
-        let lane = &f.timeline.lanes[place.thread];
-        let arrow = if f.collapsed.contains(&place.thread) {
-            "▸"
-        } else {
-            "▾"
+        let (folded, label) = match place.group {
+            Some(g) => (!(f.open_group)(g), (f.group_label)(&f.groups[g])),
+            None => (
+                f.collapsed.contains(&place.thread),
+                (f.lane_label)(&f.timeline.lanes[place.thread]),
+            ),
         };
+        let arrow = if folded { "▸" } else { "▾" };
         ctx.set_fill_style_str(t.fg);
         let _ = ctx.fill_text(
-            &format!("{arrow} {}", (f.lane_label)(lane)),
+            &format!("{arrow} {label}"),
             6.0,
             y.max(TOP) + HEADER_H / 2.0,
         );
     }
     // The selected span.
     if let Some(key) = f.selected {
-        if let Some(place) = f.places.iter().find(|p| p.thread == key.thread) {
+        if let Some(place) = f
+            .places
+            .iter()
+            .find(|p| p.thread == key.thread && p.group.is_none())
+        {
             let lane = &f.timeline.lanes[key.thread];
             if key.depth < place.rows && key.index < lane.rows[key.depth].len() {
                 let s = lane.span(key.depth, key.index);
@@ -472,6 +521,8 @@ enum Gesture {
     Range { anchor: f64, minimap: bool },
     /// The minimap's window box, grabbed this far from its start.
     Slide { grab: f64 },
+    /// Two fingers on a touch screen, down at these x positions over this window.
+    Pinch { window: Window, from: (f64, f64) },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -496,6 +547,8 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
     let hover = use_state(|| None::<(Span, usize, f64, f64)>);
     let pending = use_state(|| None::<(f64, f64)>);
     let drag = use_mut_ref(|| None::<Drag>);
+    // The pointers that are down (id, x), for a pinch.
+    let fingers = use_mut_ref(Vec::<(i32, f64)>::new);
     // The side panel narrows the canvas as much as the window does, so the size is read
     // after every render and whenever the element is resized. A detached element reads 0:
     // that is no size to draw at.
@@ -534,13 +587,31 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
     let timeline = state.timeline.clone();
     let key = timeline.as_ref().map_or(0, |t| Rc::as_ptr(t) as usize);
     let threads = state.timeline_lanes();
+    let groups = {
+        let loaded = state.loaded.clone();
+        use_memo((key, threads.clone()), move |(_, threads)| match &loaded {
+            Some(l) => lane_groups(&l.session, threads),
+            None => Vec::new(),
+        })
+    };
+    let open_group = {
+        let (groups, toggled) = (groups.clone(), state.tl.groups_toggled.clone());
+        let folded_first = threads.len() > FOLD_GROUPS_ABOVE;
+        move |g: usize| folded_first == toggled.contains(&groups[g].threads[0])
+    };
     let places = {
         let timeline = timeline.clone();
         let collapsed = state.tl.collapsed.clone();
+        let (groups, open_group) = (groups.clone(), open_group.clone());
         use_memo(
-            (key, threads.clone(), Rc::as_ptr(&collapsed) as usize),
-            move |(_, threads, _)| match &timeline {
-                Some(t) => place_lanes(t, threads, &collapsed),
+            (
+                key,
+                threads.clone(),
+                Rc::as_ptr(&collapsed) as usize,
+                Rc::as_ptr(&state.tl.groups_toggled) as usize,
+            ),
+            move |(_, threads, _, _)| match &timeline {
+                Some(t) => place_lanes(t, threads, &collapsed, &groups, &open_group),
                 None => Vec::new(),
             },
         )
@@ -640,6 +711,7 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
             colours.clone(),
             timeline.clone(),
         );
+        let (groups, open_group) = (groups.clone(), open_group.clone());
         let pending = *pending;
         let matched = Rc::as_ptr(&state.matched) as usize;
         let range = state.range;
@@ -680,6 +752,15 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
                         duration(lane.total_us)
                     )
                 };
+                let group_label = |group: &LaneGroup| {
+                    let total = group.threads.iter().map(|&th| t.lanes[th].total_us).sum();
+                    format!(
+                        "{}  {} threads  {}",
+                        group.label,
+                        group.threads.len(),
+                        duration(total)
+                    )
+                };
                 draw(
                     &c,
                     &Frame {
@@ -691,6 +772,9 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
                         matched: searching.then_some(&*state.matched),
                         names: &names,
                         lane_label: &lane_label,
+                        groups: &groups,
+                        group_label: &group_label,
+                        open_group: &open_group,
                         collapsed: &state.tl.collapsed,
                         selected: state.tl.selected,
                         range: pending.or(range.map(|(a, b)| (a as f64, b as f64))),
@@ -720,8 +804,9 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
         }
     };
     let onpointerdown = {
-        let (drag, places, timeline, point) = (
+        let (drag, fingers, places, timeline, point) = (
             drag.clone(),
+            fingers.clone(),
             places.clone(),
             timeline.clone(),
             point.clone(),
@@ -733,7 +818,14 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
             let Some((x, y)) = point(e.client_x(), e.client_y()) else {
                 return;
             };
+            let mut down = fingers.borrow_mut();
+            down.retain(|&(id, _)| id != e.pointer_id());
+            down.push((e.pointer_id(), x));
             let gesture = match hit(&g, &places, &timeline, x, y) {
+                _ if down.len() == 2 => Gesture::Pinch {
+                    window: g.window,
+                    from: (down[0].1, down[1].1),
+                },
                 Hit::Minimap(t) if t >= g.window.from && t <= g.window.to => Gesture::Slide {
                     grab: t - g.window.from,
                 },
@@ -757,14 +849,16 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
                 gesture,
                 x0: x,
                 y0: y,
-                moved: false,
+                // A pinch is never a click.
+                moved: matches!(gesture, Gesture::Pinch { .. }),
             });
         })
     };
     let onpointermove = {
-        let (state, drag, places, timeline, point) = (
+        let (state, drag, fingers, places, timeline, point) = (
             state.clone(),
             drag.clone(),
+            fingers.clone(),
             places.clone(),
             timeline.clone(),
             point.clone(),
@@ -774,6 +868,13 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
             let Some((x, y)) = point(e.client_x(), e.client_y()) else {
                 return;
             };
+            if let Some(f) = fingers
+                .borrow_mut()
+                .iter_mut()
+                .find(|(id, _)| *id == e.pointer_id())
+            {
+                f.1 = x;
+            }
             let mut current = drag.borrow_mut();
             let Some(d) = current.as_mut() else {
                 let now = match hit(&g, &places, &timeline, x, y) {
@@ -811,6 +912,12 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
                         from + g.window.width(),
                     )));
                 }
+                Gesture::Pinch { window, from } => {
+                    if let [(_, a), (_, b)] = fingers.borrow()[..] {
+                        let now = window.pinch(g.width, *from, (a, b));
+                        state.dispatch(Action::TimelineWindow(now));
+                    }
+                }
             }
             if hover.is_some() {
                 hover.set(None);
@@ -818,15 +925,18 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
         })
     };
     let onpointerup = {
-        let (state, drag, places, timeline, point) = (
+        let (state, drag, fingers, places, timeline, point) = (
             state.clone(),
             drag.clone(),
+            fingers.clone(),
             places.clone(),
             timeline.clone(),
             point.clone(),
         );
+        let groups = groups.clone();
         let pending = pending.clone();
         Callback::from(move |e: PointerEvent| {
+            fingers.borrow_mut().retain(|&(id, _)| id != e.pointer_id());
             let Some(d) = drag.borrow_mut().take() else {
                 return;
             };
@@ -856,11 +966,21 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
                 }
                 (Gesture::Pan { .. }, false) => match hit(&g, &places, &timeline, x, y) {
                     Hit::Header(thread) => state.dispatch(Action::TimelineLane(thread)),
+                    Hit::Group(g) => state.dispatch(Action::TimelineGroup(groups[g].threads[0])),
                     Hit::Span(key, _) => state.dispatch(Action::TimelineSelect(Some(key))),
                     _ => state.dispatch(Action::TimelineSelect(None)),
                 },
                 _ => {}
             }
+        })
+    };
+    // The browser took the pointer (a system gesture): whatever it began is dropped.
+    let onpointercancel = {
+        let (drag, fingers, pending) = (drag.clone(), fingers.clone(), pending.clone());
+        Callback::from(move |e: PointerEvent| {
+            fingers.borrow_mut().retain(|&(id, _)| id != e.pointer_id());
+            *drag.borrow_mut() = None;
+            pending.set(None);
         })
     };
     let ondblclick = {
@@ -934,7 +1054,15 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
     // span from its time and depth.
     let lanes_attr = places
         .iter()
+        .filter(|p| p.group.is_none())
         .map(|p| format!("{}:{}", p.thread, TOP + p.rows_top - g.scroll))
+        .collect::<Vec<_>>()
+        .join(",");
+    // And each group header's middle, by the group's first thread.
+    let groups_attr = places
+        .iter()
+        .filter(|p| p.group.is_some())
+        .map(|p| format!("{}:{}", p.thread, TOP + p.top + HEADER_H / 2.0 - g.scroll))
         .collect::<Vec<_>>()
         .join(",");
     let detail = state.tl.selected.and_then(|k| {
@@ -969,8 +1097,9 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
                 <canvas ref={canvas} id="timeline-canvas" tabindex="0" role="img"
                     aria-label="Timeline: what each thread ran, over time"
                     data-window={format!("{:.0}-{:.0}", g.window.from, g.window.to)}
-                    data-lanes={lanes_attr} data-row-height={ROW_H.to_string()}
-                    {onpointerdown} {onpointermove} {onpointerup} {onpointerleave} {ondblclick} {onkeydown} />
+                    data-lanes={lanes_attr} data-groups={groups_attr} data-row-height={ROW_H.to_string()}
+                    {onpointerdown} {onpointermove} {onpointerup} {onpointercancel} {onpointerleave}
+                    {ondblclick} {onkeydown} />
                 <div id="timeline-tooltip" class="tooltip" hidden={tooltip.is_none()}
                      style={tooltip.as_ref().map(|t| t.0.clone())}>
                     { for tooltip.map(|t| t.1) }

@@ -60,6 +60,25 @@ impl Window {
         }
     }
 
+    /// The window of a two-finger pinch that began on this one: the times under the
+    /// fingers when they went down (at `from` pixels of a `width`-pixel view) stay under
+    /// them where they are now (`to`).
+    pub fn pinch(self, width: f64, from: (f64, f64), to: (f64, f64)) -> Window {
+        let width = width.max(1.0);
+        let t = |x: f64| self.from + x / width * self.width();
+        let (ta, tb) = (t(from.0), t(from.1));
+        let apart = to.1 - to.0;
+        if apart.abs() < 1.0 || (from.1 - from.0).abs() < 1.0 {
+            return self;
+        }
+        let us_per_px = (tb - ta) / apart;
+        let start = ta - to.0 * us_per_px;
+        Window {
+            from: start,
+            to: start + width * us_per_px,
+        }
+    }
+
     /// Fits `[from, to]` with a margin on either side.
     pub fn fit(from: f64, to: f64) -> Window {
         let margin = (to - from).max(MIN_WIDTH_US) * 0.05;
@@ -96,5 +115,22 @@ mod tests {
             MIN_WIDTH_US
         );
         assert_eq!(Window::new(0.0, 100.0).pan(0.5), Window::new(50.0, 150.0));
+    }
+
+    #[test]
+    fn a_pinch_keeps_the_times_under_the_fingers() {
+        let w = Window::new(0.0, 1000.0);
+        // Fingers at 250 and 500 px of 1000 (times 250 and 500) spread to 0 and 1000 px.
+        assert_eq!(
+            w.pinch(1000.0, (250.0, 500.0), (0.0, 1000.0)),
+            Window::new(250.0, 500.0)
+        );
+        // Moved together without spreading: a pan.
+        assert_eq!(
+            w.pinch(1000.0, (250.0, 500.0), (350.0, 600.0)),
+            Window::new(-100.0, 900.0)
+        );
+        // Fingers on one spot give no window.
+        assert_eq!(w.pinch(1000.0, (250.0, 500.0), (300.0, 300.0)), w);
     }
 }
