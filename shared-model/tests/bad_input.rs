@@ -198,6 +198,16 @@ fn speedscope_errors_name_the_place() {
     let doc = br#"{"shared":{"frames":[{"name":"a"},{"name":"b"}]},"profiles":[{"type":"evented","name":"t",
         "unit":"seconds","startValue":0,"endValue":1,"events":[{"type":"O","frame":0,"at":0},{"type":"C","frame":1,"at":1}]}]}"#;
     assert!(error(doc).1.contains("not the innermost open frame"));
+    let doc = br#"{"shared":{"frames":[]},"profiles":[{"type":"heap","name":"t","unit":"bytes","startValue":0}]}"#;
+    assert!(error(doc).1.contains("profile 0 has unknown type \"heap\""));
+    let doc = br#"{"shared":{"frames":[]},"profiles":[{"type":"sampled","name":"t","unit":"bytes","startValue":0,"weights":[]}]}"#;
+    assert!(error(doc)
+        .1
+        .contains("profile 0 is sampled but has no samples"));
+    let doc = br#"{"shared":{"frames":[]},"profiles":[{"type":"sampled","name":"t","unit":"bytes","startValue":0,"samples":[[0,"x"]],"weights":[1]}]}"#;
+    assert!(error(doc)
+        .1
+        .contains(r#"invalid type: string "x", expected u32"#));
 }
 
 #[test]

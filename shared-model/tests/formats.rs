@@ -101,6 +101,32 @@ fn speedscope_evented_profiles_become_samples() {
 }
 
 #[test]
+fn speedscope_sampled_stacks_keep_each_samples_frames() {
+    // Stacks that share prefixes, end inside the one before, branch and come back; an
+    // empty stack is no sample.
+    let doc = br#"{"shared":{"frames":[{"name":"a"},{"name":"b"},{"name":"c"},{"name":"d"}]},
+        "profiles":[{"type":"sampled","name":"t","unit":"milliseconds","startValue":0,"endValue":7,
+          "samples":[[0,1,2],[0,1],[0,1,3],[0,2],[],[0,1,2],[1,2]],"weights":[1,1,1,1,1,1,1]}]}"#;
+    let s = format::load(doc).unwrap();
+    let samples = &s.threads[0].samples;
+    let names: Vec<String> = samples
+        .stack
+        .iter()
+        .map(|&st| {
+            let frames = s.stack_frames(st);
+            let names: Vec<&str> = frames
+                .iter()
+                .map(|&f| s.function_name(s.frame(f).func))
+                .collect();
+            names.join(";")
+        })
+        .collect();
+    assert_eq!(names, ["a;b;c", "a;b", "a;b;d", "a;c", "a;b;c", "b;c"]);
+    assert_eq!(samples.stack[0], samples.stack[4], "one stack for one path");
+    assert_eq!(samples.time_us, [1000, 2000, 3000, 4000, 6000, 7000]);
+}
+
+#[test]
 fn collapsed_stacks_round_trip_counts() {
     let text = "main (a.py:1);work (a.py:5) 7\nmain (a.py:1) 3\nother 2\n";
     let (s, fmt) = format::load_with_format(text.as_bytes()).unwrap();

@@ -2,18 +2,20 @@
 //! written. Every thread becomes one sampled profile; reading accepts sampled and evented
 //! profiles, each profile becoming a thread.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LoadError, SaveError};
-use crate::ids::FrameId;
+use crate::ids::{FrameId, StackId};
 use crate::session::{FunctionKind, Metadata, Session, SessionBuilder};
 
 const FORMAT: &str = "speedscope";
 const SCHEMA: &str = "https://www.speedscope.app/file-format-schema.json";
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct File {
-    #[serde(rename = "$schema", default)]
+    #[serde(rename = "$schema")]
     schema: String,
     shared: Shared,
     profiles: Vec<Profile>,
@@ -45,33 +47,124 @@ struct SFrame {
     col: Option<u32>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "type")]
-enum Profile {
-    #[serde(rename = "sampled")]
-    Sampled {
-        name: String,
-        unit: String,
-        #[serde(rename = "startValue")]
-        start_value: f64,
-        #[serde(rename = "endValue")]
-        end_value: f64,
-        samples: Vec<Vec<usize>>,
-        weights: Vec<f64>,
-    },
-    #[serde(rename = "evented")]
-    Evented {
-        name: String,
-        unit: String,
-        #[serde(rename = "startValue")]
-        start_value: f64,
-        #[serde(rename = "endValue")]
-        end_value: f64,
-        events: Vec<Event>,
-    },
+/// What is written: sampled profiles only.
+#[derive(Serialize)]
+struct Profile {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: String,
+    unit: String,
+    #[serde(rename = "startValue")]
+    start_value: f64,
+    #[serde(rename = "endValue")]
+    end_value: f64,
+    samples: Vec<Vec<usize>>,
+    weights: Vec<f64>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// What is read of a file: a profile's fields as one struct, since serde buffers the whole
+/// of an internally tagged enum's content as generic values before it picks the variant
+/// (4 GB for a million samples), and the stacks flat.
+#[derive(Deserialize)]
+struct FileIn {
+    shared: Shared,
+    profiles: Vec<ProfileIn>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    exporter: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProfileIn {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    unit: String,
+    #[serde(rename = "startValue")]
+    start_value: f64,
+    #[serde(default)]
+    samples: Option<InternedStacks>,
+    #[serde(default)]
+    weights: Option<Vec<f64>>,
+    #[serde(default)]
+    events: Option<Vec<Event>>,
+}
+
+/// A sampled profile's stacks as they are read: each one a node of a tree of
+/// (parent, frame index), so that a sample costs one number however deep its stack (a
+/// `Vec` per sample cost a million allocations and 300 MB for a million samples).
+#[derive(Default)]
+struct InternedStacks {
+    /// Node `n + 1` is (its parent node, 0 for none; its frame index).
+    nodes: Vec<(u32, u32)>,
+    index: HashMap<(u32, u32), u32>,
+    /// Each sample's node (0: an empty stack).
+    samples: Vec<u32>,
+    /// The last stack read, (frame index, node) per depth: consecutive samples share most
+    /// of their stack, which then needs no lookup.
+    last: Vec<(u32, u32)>,
+}
+
+impl<'de> Deserialize<'de> for InternedStacks {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Stacks;
+        impl<'de> serde::de::Visitor<'de> for Stacks {
+            type Value = InternedStacks;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of arrays of frame indices")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<InternedStacks, A::Error> {
+                let mut out = InternedStacks::default();
+                while let Some(node) = seq.next_element_seed(Stack(&mut out))? {
+                    out.samples.push(node);
+                }
+                Ok(out)
+            }
+        }
+        /// One stack, interned; its node.
+        struct Stack<'a>(&'a mut InternedStacks);
+        impl<'de> serde::de::DeserializeSeed<'de> for Stack<'_> {
+            type Value = u32;
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<u32, D::Error> {
+                d.deserialize_seq(self)
+            }
+        }
+        impl<'de> serde::de::Visitor<'de> for Stack<'_> {
+            type Value = u32;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of frame indices")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<u32, A::Error> {
+                let t = self.0;
+                let (mut node, mut depth, mut same) = (0u32, 0usize, true);
+                while let Some(frame) = seq.next_element::<u32>()? {
+                    same &= t.last.get(depth).is_some_and(|&(f, _)| f == frame);
+                    if same {
+                        node = t.last[depth].1;
+                    } else {
+                        node = *t.index.entry((node, frame)).or_insert_with(|| {
+                            t.nodes.push((node, frame));
+                            t.nodes.len() as u32
+                        });
+                        t.last.truncate(depth);
+                        t.last.push((frame, node));
+                    }
+                    depth += 1;
+                }
+                t.last.truncate(depth);
+                Ok(node)
+            }
+        }
+        d.deserialize_seq(Stacks)
+    }
+}
+
+#[derive(Deserialize)]
 struct Event {
     #[serde(rename = "type")]
     kind: String,
@@ -108,7 +201,7 @@ fn to_us(value: f64, scale: f64, what: &str) -> Result<u64, LoadError> {
 }
 
 pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
-    let file: File =
+    let file: FileIn =
         serde_json::from_slice(json).map_err(|e| LoadError::invalid(FORMAT, e.to_string()))?;
     let meta = Metadata {
         program: file.name.clone().unwrap_or_default(),
@@ -149,35 +242,53 @@ pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
         })
     };
     for (p, profile) in file.profiles.iter().enumerate() {
-        match profile {
-            Profile::Sampled {
-                name,
-                unit,
-                start_value,
-                samples,
-                weights,
-                ..
-            } => {
+        let ProfileIn {
+            name,
+            unit,
+            start_value,
+            ..
+        } = profile;
+        let missing = |what: &str| {
+            LoadError::invalid(
+                FORMAT,
+                format!("profile {p} is {} but has no {what}", profile.kind),
+            )
+        };
+        match profile.kind.as_str() {
+            "sampled" => {
+                let samples = profile.samples.as_ref().ok_or_else(|| missing("samples"))?;
+                let weights = profile.weights.as_ref().ok_or_else(|| missing("weights"))?;
                 let scale = unit_scale(unit)?;
-                if samples.len() != weights.len() {
+                if samples.samples.len() != weights.len() {
                     return Err(LoadError::invalid(
                         FORMAT,
                         format!(
                             "profile {p} has {} samples but {} weights",
-                            samples.len(),
+                            samples.samples.len(),
                             weights.len()
                         ),
                     ));
                 }
+                // Each node's stack in the session, made when a sample first needs it.
+                let mut made: Vec<Option<StackId>> = vec![None; samples.nodes.len() + 1];
+                let mut unmade = Vec::new();
                 let t = b.add_thread(p as u64, None, name, p == 0);
                 let mut now = to_us(*start_value, scale, "startValue")?;
                 let start = now;
-                for (s, (stack, &weight)) in samples.iter().zip(weights).enumerate() {
+                for (s, (&node, &weight)) in samples.samples.iter().zip(weights).enumerate() {
                     let w = to_us(weight, scale, "a weight")?;
-                    let ids = stack
-                        .iter()
-                        .map(|&i| frame(i, &|| format!("profile {p}, sample {s}")))
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut n = node as usize;
+                    while n != 0 && made[n].is_none() {
+                        unmade.push(n);
+                        n = samples.nodes[n - 1].0 as usize;
+                    }
+                    let mut stack = made[n];
+                    while let Some(k) = unmade.pop() {
+                        let index = samples.nodes[k - 1].1 as usize;
+                        let fr = frame(index, &|| format!("profile {p}, sample {s}"))?;
+                        stack = Some(b.stack(stack, fr));
+                        made[k] = stack;
+                    }
                     now = now.checked_add(w).ok_or_else(|| {
                         LoadError::invalid(
                             FORMAT,
@@ -187,18 +298,13 @@ pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
                         )
                     })?;
                     // A sample's time is the end of the interval its weight covers.
-                    if let Some(st) = b.stack_from_frames(ids) {
+                    if let Some(st) = stack {
                         b.push_sample(t, st, now - start, w, None);
                     }
                 }
             }
-            Profile::Evented {
-                name,
-                unit,
-                start_value,
-                events,
-                ..
-            } => {
+            "evented" => {
+                let events = profile.events.as_ref().ok_or_else(|| missing("events"))?;
                 let scale = unit_scale(unit)?;
                 let t = b.add_thread(p as u64, None, name, p == 0);
                 let start = to_us(*start_value, scale, "startValue")?;
@@ -240,6 +346,12 @@ pub(crate) fn decode_json(json: &[u8]) -> Result<Session, LoadError> {
                     }
                 }
             }
+            other => {
+                return Err(LoadError::invalid(
+                    FORMAT,
+                    format!("profile {p} has unknown type {other:?} (sampled or evented)"),
+                ))
+            }
         }
     }
     let session = b.finish();
@@ -278,7 +390,8 @@ pub fn encode(session: &Session) -> Result<Vec<u8>, SaveError> {
                 })
                 .collect();
             let weights: Vec<f64> = t.samples.weight_us.iter().map(|&w| w as f64).collect();
-            Profile::Sampled {
+            Profile {
+                kind: "sampled",
                 name: format!("{} ({})", t.name, t.id),
                 unit: "microseconds".to_owned(),
                 start_value: 0.0,
