@@ -10,13 +10,13 @@ export PYO3_PYTHON := $(HOST_PYTHON)
 # Rust tests that link libpython must load this interpreter's, not the system's.
 export LD_LIBRARY_PATH := $(dir $(HOST_PYTHON))../lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: help demo venv viewer viewer-template dist test test-rust test-python test-viewer test-dist lint wasm-check bench fuzz fixtures bless
+.PHONY: help demo venv viewer viewer-template dist test test-rust test-python test-viewer test-dist lint wasm-check bench bench-viewer fuzz fixtures bless
 
 help:
 	@echo "make demo    build callscope into .venv and profile a bundled example program"
 	@echo "make test    install what is missing, build, run every test"
 	@echo "make dist    wheels for every supported CPython and an sdist, into dist/"
-	@echo "make bench   benchmarks: session format and profiler overhead vs pyinstrument"
+	@echo "make bench   benchmarks: session format, profiler overhead vs pyinstrument, viewer vs speedscope"
 	@echo "make fuzz    fuzz the session decoder for FUZZ_SECONDS (default 600)"
 	@echo "make bless   re-write the golden files from the current output"
 
@@ -94,6 +94,13 @@ bench: venv
 	$(CARGO) run --release --locked -p callscope-bench --bin session-bench -- --pyinstrument .venv/bin/python
 	$(CARGO) run --release --locked -p callscope-bench --bin report-size -- --pyinstrument .venv/bin/python
 	.venv/bin/python bench/overhead.py --runs 5
+	$(MAKE) bench-viewer
+
+# callscope's viewer next to speedscope on the same 100k, 1M and 10M-sample sessions, in
+# headless Chromium (about 6 minutes; speedscope takes most of them).
+bench-viewer: viewer
+	@scripts/setup.sh browser
+	node bench/viewer.mjs
 
 fuzz:
 	@scripts/setup.sh fuzz

@@ -13,8 +13,8 @@
 // callscope opens both its own session and the speedscope JSON; the ratios compare the two
 // apps on the same JSON file.
 //
-// Needs `make viewer` (www/dist) and `scripts/setup.sh browser bench` (playwright-core,
-// speedscope). speedscope needs minutes and gigabytes for a million samples.
+// Needs `make viewer` (www/dist) and `scripts/setup.sh browser` (Chromium, playwright-core
+// and speedscope from npm); `make bench-viewer` does both.
 import { chromium } from "playwright-core";
 import { createServer } from "node:http";
 import { createReadStream, existsSync, statSync, writeFileSync } from "node:fs";
@@ -34,7 +34,7 @@ const withSpeedscope = !flag("--no-speedscope");
 const FRAMES = 120;
 
 for (const [what, path] of [["callscope's viewer (make viewer)", "www/dist/index.html"],
-  ["speedscope (scripts/setup.sh bench)", "node_modules/speedscope/dist/release/index.html"]]) {
+  ["speedscope (scripts/setup.sh browser)", "node_modules/speedscope/dist/release/index.html"]]) {
   if (!existsSync(join(ROOT, path))) {
     console.error(`viewer-bench: ${path} is missing: build ${what} first`);
     process.exit(2);
@@ -136,13 +136,14 @@ async function frameTimes(page, selector, checkZoomed) {
   return { median: at(0.5), p90: at(0.9) };
 }
 
-async function callscope(file, shot) {
-  const page = await newPage();
+async function callscope(page, file, shot) {
   await page.goto(base + "www/dist/index.html");
   await page.waitForSelector("#file-input", { state: "attached" });
   const started = performance.now();
   await page.setInputFiles("#file-input", file);
-  await page.waitForSelector("#calltree .row");
+  await page.waitForSelector("#calltree .row, #load-error", { timeout: 600_000 });
+  const failed = await page.$("#load-error");
+  if (failed) throw new Error(await failed.innerText());
   await nextFrame(page);
   const first = performance.now() - started;
   await page.screenshot({ path: join(OUT, `${shot}.png`) });
@@ -158,12 +159,10 @@ async function callscope(file, shot) {
     await page.screenshot({ path: join(OUT, `${shot}-zoomed.png`) });
   });
   const mem = await memory(page);
-  await page.close();
   return { first, timeline, frames, mem };
 }
 
-async function speedscope(file, shot) {
-  const page = await newPage();
+async function speedscope(page, file, shot) {
   const imported = new Promise((resolve, reject) => {
     page.on("console", (m) => {
       if (/^import: /.test(m.text())) resolve();
@@ -194,7 +193,6 @@ async function speedscope(file, shot) {
     writeFileSync(join(OUT, `${shot}-zoomed.png`), now);
   });
   const mem = await memory(page);
-  await page.close();
   return { first, frames, mem };
 }
 
@@ -215,19 +213,24 @@ for (const samples of sampleCounts) {
   console.log(pad(["", "first view", "+ timeline", "frame median/p90", "memory"], WIDTHS));
   const row = (name, r) => console.log(pad([name, ms(r.first), ms(r.timeline),
     `${ms(r.frames.median)} / ${ms(r.frames.p90)}`, mb(r.mem)], WIDTHS));
-  const ours = await callscope(stem + ".pyisession", `callscope-${samples}`);
-  row("callscope, its session", ours);
+  const attempt = async (name, app, file, shot) => {
+    const page = await newPage();
+    try {
+      const r = await app(page, file, shot);
+      row(name, r);
+      return r;
+    } catch (e) {
+      console.log(`${name.padEnd(WIDTHS[0])}  could not open it: ${e.message.split("\n")[0]}`);
+      return null;
+    } finally {
+      await page.close().catch(() => {});
+    }
+  };
+  await attempt("callscope, its session", callscope, stem + ".pyisession", `callscope-${samples}`);
   if (!withSpeedscope) continue;
-  const oursJson = await callscope(json, `callscope-json-${samples}`);
-  row("callscope, speedscope JSON", oursJson);
-  let theirs;
-  try {
-    theirs = await speedscope(json, `speedscope-${samples}`);
-  } catch (e) {
-    console.log(`${"speedscope, speedscope JSON".padEnd(WIDTHS[0])}  could not open it: ${e.message}`);
-    continue;
-  }
-  row("speedscope, speedscope JSON", theirs);
+  const oursJson = await attempt("callscope, speedscope JSON", callscope, json, `callscope-json-${samples}`);
+  const theirs = await attempt("speedscope, speedscope JSON", speedscope, json, `speedscope-${samples}`);
+  if (!oursJson || !theirs) continue;
   console.log(`speedscope ÷ callscope on the same JSON: first view ${ratio(theirs.first, oursJson.first)}, ` +
     `median frame ${ratio(theirs.frames.median, oursJson.frames.median)}, ` +
     `memory ${ratio(theirs.mem.js + theirs.mem.wasm, oursJson.mem.js + oursJson.mem.wasm)}`);
