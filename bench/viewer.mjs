@@ -119,7 +119,7 @@ async function frameTimes(page, selector, checkZoomed) {
   for (let i = 0; i < FRAMES; i++) {
     const zoom = i < quarter || i >= 3 * quarter;
     if (zoom) await page.keyboard.down("Control");
-    const dy = zoom ? (i < quarter ? -120 : 120) : 0;
+    const dy = zoom ? (i < quarter ? -40 : 40) : 0;
     const dx = zoom ? 0 : (i < 2 * quarter ? 150 : -150);
     await page.mouse.wheel(dx, dy);
     if (zoom) await page.keyboard.up("Control");

@@ -18,4 +18,6 @@ names = {"co_name": EVIL}
 if sys.version_info >= (3, 11):
     names["co_qualname"] = EVIL
 work.__code__ = work.__code__.replace(**names)
+# Before 3.11 a code object has no qualified name: callscope takes the function's.
+work.__qualname__ = EVIL
 work()
