@@ -1,8 +1,9 @@
 //! Packs the viewer's Trunk build (`www/dist/`: the wasm-bindgen glue, the wasm, the CSS)
 //! into one HTML file that works from `file://` with no network: the glue and the wasm are
 //! gzipped and inlined as base64, decompressed with the browser's `DecompressionStream`,
-//! the glue imported from a `blob:` URL and the wasm instantiated asynchronously (Chromium
-//! refuses synchronous compiles of large modules and fetches of `.wasm` from `file://`).
+//! the glue run as an inline module script and the wasm instantiated asynchronously
+//! (Chromium refuses synchronous compiles of large modules and fetches of `.wasm` from
+//! `file://`).
 //! The page carries one session placeholder (`callscope_model::report`), filled by
 //! `callscope -r html` or left empty for the standalone viewer.
 
