@@ -218,7 +218,9 @@ def test_stress_threads_exceptions_fork_and_multiprocessing_at_10_khz(tmp_path):
     # reads are dropped as torn (1.5-5 % of the samples there, more on a busier machine).
     torn_share = 0.01 if sys.version_info >= (3, 11) else 0.08
     assert c["torn"] < torn_share * thread_samples, (c, thread_samples)
-    assert s.sample_count > 1000, c
+    # Once on 3.13 the saved session held only the first 7 ms (44 samples, one thread):
+    # what callscope said then is the clue.
+    assert s.sample_count > 1000, (s, c, proc.stderr)
     # Under a loaded machine the 10 kHz timer gets fewer ticks, so what must hold is the
     # share: the unwinder's time is in its 200-deep recursion, and its deep stacks are read
     # whole (samples fall at every depth of it, so some are near the bottom).

