@@ -63,8 +63,8 @@ struct Profile {
 }
 
 /// What is read of a file: a profile's fields as one struct, since serde buffers the whole
-/// of an internally tagged enum's content as generic values before it picks the variant
-/// (4 GB for a million samples), and the stacks flat.
+/// of an internally tagged enum's content as generic values before it picks the variant,
+/// and the stacks interned as they are read.
 #[derive(Deserialize)]
 struct FileIn {
     shared: Shared,
@@ -94,7 +94,7 @@ struct ProfileIn {
 
 /// A sampled profile's stacks as they are read: each one a node of a tree of
 /// (parent, frame index), so that a sample costs one number however deep its stack (a
-/// `Vec` per sample cost a million allocations and 300 MB for a million samples).
+/// `Vec` per sample cost a million allocations for a million samples).
 #[derive(Default)]
 struct InternedStacks {
     /// Node `n + 1` is (its parent node, 0 for none; its frame index).
