@@ -116,8 +116,9 @@ def test_renderers_write_files(tmp_path, renderer):
     elif renderer == "json":
         assert json.loads(data)["root_frame"]["function"] == "<module>"
     elif renderer == "collapsed":
-        line = next(l for l in data.decode().splitlines() if ";long" in l)
-        assert int(line.rsplit(" ", 1)[1]) > 200
+        # Every stack through `long`: a sample may also catch it just before its sleep.
+        through = [l for l in data.decode().splitlines() if ";long " in l]
+        assert sum(int(l.rsplit(" ", 1)[1]) for l in through) > 200, through
     elif renderer == "session":
         assert data[:2] == b"\x1f\x8b"
         assert main_totals(callscope.Session.load(str(out)))["long"] > 0.25
