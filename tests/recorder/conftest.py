@@ -55,18 +55,17 @@ def profile_script(tmp_path):
 
 def thread_totals(session: callscope.Session) -> Dict[str, Dict[str, float]]:
     """Inclusive seconds per function name, per thread name, counting recursion once, from
-    the session's speedscope export (one profile per thread)."""
+    the session's speedscope export (one profile per thread; threads of one name together:
+    a thread is sometimes recorded as two, see docs/recorder.md)."""
     doc = json.loads(session.to_bytes("speedscope"))
     frames = doc["shared"]["frames"]
-    totals: Dict[str, Dict[str, float]] = {}
+    totals: Dict[str, Dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for profile in doc["profiles"]:
-        name = profile["name"].rsplit(" (", 1)[0]
-        per_func: Dict[str, float] = defaultdict(float)
+        per_func = totals[profile["name"].rsplit(" (", 1)[0]]
         for stack, weight in zip(profile["samples"], profile["weights"]):
             for func in {frames[i]["name"] for i in stack}:
                 per_func[func] += weight / 1e6
-        totals[name] = dict(per_func)
-    return totals
+    return {name: dict(per_func) for name, per_func in totals.items()}
 
 
 def busy(seconds: float) -> None:
@@ -93,10 +92,11 @@ def longest_gap(session: callscope.Session, thread: str = "MainThread") -> float
 
 
 def stacks(session: callscope.Session, thread: str = "MainThread") -> List[List[str]]:
-    """Every sample's stack of function names, outermost first."""
+    """Every sample's stack of function names, outermost first, of the threads named
+    ``thread``."""
     doc = json.loads(session.to_bytes("speedscope"))
     frames = doc["shared"]["frames"]
-    for profile in doc["profiles"]:
-        if profile["name"].rsplit(" (", 1)[0] == thread:
-            return [[frames[i]["name"] for i in s] for s in profile["samples"]]
-    raise KeyError(thread)
+    found = [p for p in doc["profiles"] if p["name"].rsplit(" (", 1)[0] == thread]
+    if not found:
+        raise KeyError(thread)
+    return [[frames[i]["name"] for i in s] for p in found for s in p["samples"]]
