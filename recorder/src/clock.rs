@@ -30,7 +30,6 @@ fn read(clock: libc::clockid_t) -> Option<u64> {
 }
 
 /// The calling thread's OS id.
-#[cfg(test)]
 pub fn current_tid() -> u64 {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::gettid() as u64 }

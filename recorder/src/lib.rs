@@ -35,11 +35,14 @@ struct Recording {
 impl Recording {
     /// Stops sampling and returns the session.
     fn stop(&self, py: Python<'_>) -> PyResult<PySession> {
+        // The program's CPU time: the process's, less callscope's own threads', up to now
+        // (building the session below is callscope's work too).
+        let end_cpu_us = program_cpu_us();
         let (mut session, spool) = sampler::stop(py, self.id)?;
         let meta = &mut session.meta;
         meta.cpu_time_us = self
             .start_cpu_us
-            .zip(clock::process_cpu_us())
+            .zip(end_cpu_us)
             .map(|(a, b)| b.saturating_sub(a));
         fill_from_sys(py, meta, &self.program)?;
         if let Some(mut spool) = spool {
@@ -53,6 +56,11 @@ impl Recording {
     fn is_running(&self, py: Python<'_>) -> bool {
         sampler::is_running(py, self.id)
     }
+}
+
+/// The process's CPU time without what callscope's timer and helper threads used.
+fn program_cpu_us() -> Option<u64> {
+    clock::process_cpu_us().map(|c| c.saturating_sub(sampler::own_cpu_us()))
 }
 
 /// Starts sampling every `interval` seconds: every thread (`threads="all"`) or only the
@@ -108,7 +116,7 @@ fn start(
     let program = program.unwrap_or_default();
     // Known now too, for a stream whose program may not reach the end.
     fill_from_sys(py, &mut meta, &program)?;
-    let start_cpu_us = clock::process_cpu_us();
+    let start_cpu_us = program_cpu_us();
     let spool = spool_fd.map(spool::SpoolWriter::new);
     let request = watch.as_ref().map(|w| watch_request(py, w)).transpose()?;
     let id = sampler::start(py, meta, filter, spool, request)?;

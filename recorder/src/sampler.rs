@@ -15,7 +15,7 @@
 //! program run by the `callscope` command, one profiler per request in a threaded
 //! server): one timer serves them all at the smallest interval any of them asked for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -33,7 +33,7 @@ use crate::layout::Layout;
 use crate::memory::OwnProcess;
 use crate::recorder::{Capture, CapturedThread, CodeNames, Recorder, ThreadInfo, Threads};
 use crate::spool::SpoolWriter;
-use crate::stacks::{Gil, StackRead, StackReader};
+use crate::stacks::{Gil, StackRead, StackReader, ThreadRead};
 use crate::tasks::{self, HamtTypes, View, Watch};
 
 /// An async-mode recording's request, as live objects' addresses (the caller keeps the
@@ -87,12 +87,35 @@ static INTERVAL_US: AtomicU64 = AtomicU64::new(1_000);
 /// its whole stack, so it is read every 10 ms rather than at every tick.
 const CPU_READ_EVERY_US: u64 = 10_000;
 
+/// CPU time of callscope's own threads, which the process's CPU clock counts too: what
+/// the threads that have ended used, and the native ids of those running (0: none).
+static OWN_CPU_ENDED_US: AtomicU64 = AtomicU64::new(0);
+static OWN_TIDS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// CPU time used so far by callscope's timer and helper threads, in microseconds.
+pub fn own_cpu_us() -> u64 {
+    let running: u64 = OWN_TIDS
+        .iter()
+        .filter_map(|t| match t.load(Relaxed) {
+            0 => None,
+            tid => clock::thread_cpu_us(tid),
+        })
+        .sum();
+    OWN_CPU_ENDED_US.load(Relaxed) + running
+}
+
 /// How often a streamed recording is written to its pipe (see `State::tick`).
 const SPOOL_EVERY_US: u64 = 20_000;
 
 /// The helper's `pthread_t`: while it holds the GIL it runs Python code of callscope's,
 /// which is not the program's and is not sampled.
 static HELPER_IDENT: AtomicU64 = AtomicU64::new(0);
+
+/// A thread's key in `State::thread_keys`: its ident with its native id, or, where the
+/// thread state has none (before 3.11), its thread state's address.
+fn thread_key(t: &ThreadRead) -> (u64, u64) {
+    (t.ident, t.native_id.unwrap_or(t.tstate))
+}
 
 /// Everything the timer, the helper and the recordings share.
 #[derive(Default)]
@@ -324,7 +347,7 @@ impl State {
             if t.frames.is_empty() || t.ident == helper {
                 continue;
             }
-            let key = (t.ident, t.native_id.unwrap_or(t.tstate));
+            let key = thread_key(t);
             let index = match self.thread_keys.get(&key) {
                 Some(&i) => i,
                 None => {
@@ -519,10 +542,26 @@ fn name_threads(py: Python<'_>) {
     let mut st = state_py(py);
     st.main_ident = main;
     let st = &mut *st;
-    for info in &mut st.threads {
+    // An ended thread's ident is often the next thread's (glibc reuses its stack), so
+    // `threading` answers by ident for whichever holds it now. A thread takes the answer
+    // only if its native id agrees or, where the thread state has none (before 3.11),
+    // if the last pass saw it alive.
+    let live: HashSet<u32> = st
+        .read
+        .threads
+        .iter()
+        .filter_map(|t| st.thread_keys.get(&thread_key(t)).copied())
+        .collect();
+    for (index, info) in st.threads.iter_mut().enumerate() {
         if let Some(f) = facts.get(&info.ident) {
-            info.name.clone_from(&f.name);
-            info.native_id = info.native_id.or(f.native_id);
+            let same = match (info.native_id, f.native_id) {
+                (Some(ours), Some(theirs)) => ours == theirs,
+                _ => live.contains(&(index as u32)),
+            };
+            if same {
+                info.name.clone_from(&f.name);
+                info.native_id = info.native_id.or(f.native_id);
+            }
         }
         info.is_main = info.ident == main;
     }
@@ -568,22 +607,25 @@ fn start_workers() {
         return;
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let spawn = |name: &str, body: fn(&AtomicBool)| {
+    let spawn = |name: &str, slot: &'static AtomicU64, body: fn(&AtomicBool)| {
         let stop = stop.clone();
         std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
                 block_signals();
+                slot.store(clock::current_tid(), Relaxed);
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&stop)));
                 if outcome.is_err() {
                     COUNTERS.errors.fetch_add(1, Relaxed);
                 }
+                let used = clock::thread_cpu_us(slot.swap(0, Relaxed)).unwrap_or(0);
+                OWN_CPU_ENDED_US.fetch_add(used, Relaxed);
             })
             .expect("spawning a callscope thread")
     };
-    let timer = spawn("callscope-timer", timer_loop);
-    let helper = spawn("callscope-helper", helper_loop);
+    let timer = spawn("callscope-timer", &OWN_TIDS[0], timer_loop);
+    let helper = spawn("callscope-helper", &OWN_TIDS[1], helper_loop);
     *workers = Some(Workers {
         stop,
         timer,

@@ -55,8 +55,7 @@ def profile_script(tmp_path):
 
 def thread_totals(session: callscope.Session) -> Dict[str, Dict[str, float]]:
     """Inclusive seconds per function name, per thread name, counting recursion once, from
-    the session's speedscope export (one profile per thread; threads of one name together:
-    a thread is sometimes recorded as two, see docs/recorder.md)."""
+    the session's speedscope export (one profile per thread; threads of one name together)."""
     doc = json.loads(session.to_bytes("speedscope"))
     frames = doc["shared"]["frames"]
     totals: Dict[str, Dict[str, float]] = defaultdict(lambda: defaultdict(float))

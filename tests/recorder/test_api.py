@@ -9,7 +9,7 @@ import pytest
 import callscope
 from callscope import Profiler
 from callscope.renderers import SpeedscopeRenderer
-from conftest import busy, main_totals
+from conftest import busy, main_totals, thread_totals
 
 
 def sleepy():
@@ -124,6 +124,52 @@ def test_profilers_start_on_any_thread_and_record_their_own_thread():
         s = sessions[name]
         assert [t["name"] for t in s.threads] == [name]
         assert 0.25 < s.duration < 1.0
+
+
+def _first_work():
+    busy(0.15)
+
+
+def _second_work(stop):
+    busy(0.1)
+    stop.wait()
+
+
+def test_a_thread_reusing_an_ended_threads_ident_keeps_its_own_name():
+    # Failed before: at the end, threads were named by ident, so the ended "first" took the
+    # name of "second", which glibc gives the same ident (a 3.9 stress run showed it as
+    # one thread recorded twice).
+    stop = threading.Event()
+    with Profiler(interval=0.001) as p:
+        first = threading.Thread(target=_first_work, name="first")
+        first.start()
+        first.join()
+        second = threading.Thread(target=_second_work, args=(stop,), name="second")
+        second.start()
+        time.sleep(0.2)
+        same_ident = first.ident == second.ident
+    stop.set()
+    second.join()
+    assert same_ident, "the test needs glibc to reuse the ended thread's ident"
+    totals = thread_totals(p.last_session)
+    assert "_first_work" in totals["first"]
+    assert "_first_work" not in totals["second"]
+    assert "_second_work" in totals["second"]
+
+
+def test_cpu_time_is_the_programs_not_the_samplers():
+    # Failed before: the session's CPU time was the process's, which counts callscope's
+    # timer thread: about 0.2 s for this second of sleep at 20 kHz.
+    with Profiler(interval=0.00005) as p:
+        time.sleep(1.0)
+    s = p.last_session
+    assert s.sample_count > 1000
+    assert s.cpu_time < 0.05, s.cpu_time
+    with Profiler(interval=0.00005) as p:
+        before = time.thread_time()
+        busy(0.3)
+        used = time.thread_time() - before
+    assert used - 0.01 < p.last_session.cpu_time < used + 0.05, (p.last_session.cpu_time, used)
 
 
 def test_threads_must_be_all_or_current():
