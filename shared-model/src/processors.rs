@@ -290,6 +290,8 @@ fn is_profiler_entry(file: &str) -> bool {
     [
         "pyinstrument/__main__.py",
         "callscope/__main__.py",
+        "callscope/child.py",
+        // Sessions recorded before the child had a module of its own.
         "callscope/cli.py",
         "callscope/runner.py",
     ]

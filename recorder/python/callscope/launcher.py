@@ -20,10 +20,9 @@ if TYPE_CHECKING:
     from typing import List, Optional, Tuple
 
 from callscope import _native
+from callscope.child import FDS_ENV
 from callscope._native import Session
 
-SPOOL_ENV = "CALLSCOPE_SPOOL_FD"
-INTERVAL_ENV = "CALLSCOPE_INTERVAL"
 FORWARDED = {
     signal.SIGINT,
     signal.SIGTERM,
@@ -33,86 +32,116 @@ FORWARDED = {
     signal.SIGUSR2,
     signal.SIGWINCH,
 }
+_WAITED = FORWARDED | {signal.SIGCHLD}
 # si_code of a signal sent by kill(), sigqueue() or tgkill(): zero or negative.
 _SENT_BY_A_PROCESS = 0
 
 
-def child_spool_fd() -> Optional[int]:
-    """In the child: the stream's file descriptor, taken out of the environment so that
-    the program's own subprocesses do not see it."""
-    value = os.environ.pop(SPOOL_ENV, None)
-    if value is None:
-        return None
-    fd = int(value)
-    os.set_inheritable(fd, False)
-    return fd
+class Child:
+    """The program's process. It is started before the launcher parses its options, so
+    that its interpreter starts while the launcher imports and parses, and waits at a gate
+    until :meth:`run` opens it (or :meth:`cancel` closes it)."""
 
+    def __init__(self, argv: List[str]) -> None:
+        # Imported here: the child, which imports this module too, never needs it.
+        import fcntl
 
-def child_interval() -> float:
-    """In the child: the sampling interval the launcher parsed."""
-    return float(os.environ.pop(INTERVAL_ENV, "0.001"))
-
-
-def run(argv: List[str], interval: float) -> Tuple[Optional[Session], int, Optional[str]]:
-    """Runs ``python -m callscope ARGV`` as the child; returns the session (None if the
-    program never started recording), the exit status to pass on, and how the program
-    ended when it did not exit by itself."""
-    # Imported here: the child, which imports this module too, never needs them.
-    import fcntl
-    import subprocess
-
-    read_end, write_end = os.pipe()
-    # A larger pipe, so that the child is never holding samples the pipe could not take
-    # when it dies (the first ticks send every code object the program has imported).
-    try:
-        fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except OSError:
-        pass
-    waited = FORWARDED | {signal.SIGCHLD}
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, waited)
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "callscope", *argv],
-            env=dict(os.environ, **{SPOOL_ENV: str(write_end), INTERVAL_ENV: repr(interval)}),
-            pass_fds=(write_end,),
-            preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, old_mask),
-        )
-    except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-        raise
-    finally:
-        os.close(write_end)
-    replay = _native.Replay()
-    problems: List[str] = []
-    done = threading.Event()
-    reader = threading.Thread(target=_pump, args=(read_end, replay, done, problems), daemon=True)
-    reader.start()
-    try:
-        while child.poll() is None:
-            info = signal.sigtimedwait(waited, 0.2)
-            if info is None or info.si_signo == signal.SIGCHLD:
-                continue
-            if info.si_code <= _SENT_BY_A_PROCESS:
-                child.send_signal(info.si_signo)
-    finally:
-        # The program's own children may keep the pipe open: take what is there and stop.
-        done.set()
-        reader.join()
-        os.close(read_end)
-        while signal.sigtimedwait(waited, 0) is not None:
+        self.read_end, write_end = os.pipe()
+        gate_read, self.gate = os.pipe()
+        # A larger pipe, so that the child is never holding samples the pipe could not take
+        # when it dies (the first ticks send every code object the program has imported).
+        try:
+            fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except OSError:
             pass
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-    status = child.returncode
-    note = None
-    if status < 0:
-        name = signal.Signals(-status).name
-        note = f"the program was killed by {name}; the profile up to then follows"
-        status = 128 - status
-    elif not replay.ended:
-        note = "the program ended without finishing its profile (os._exit?); the profile up to then follows"
-    for problem in problems:
-        print(f"callscope: {problem}", file=sys.stderr)
-    return replay.finish(), status, note
+        # From here until the child has ended, the signals to forward are taken by
+        # sigtimedwait rather than delivered; the child starts with the mask as it was.
+        self.old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _WAITED)
+        try:
+            os.set_inheritable(write_end, True)
+            os.set_inheritable(gate_read, True)
+            env = dict(os.environ, **{FDS_ENV: f"{write_end},{gate_read}"})
+            # posix_spawn rather than subprocess: importing subprocess costs the launcher
+            # more than its whole start-up otherwise. SIGPIPE and SIGXFSZ back to their
+            # defaults, as subprocess does (Python ignores them).
+            self.pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-m", "callscope", *argv],
+                env,
+                setsigmask=self.old_mask,
+                setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+            )
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.old_mask)
+            os.close(self.read_end)
+            os.close(self.gate)
+            raise
+        finally:
+            os.close(write_end)
+            os.close(gate_read)
+        self.returncode: Optional[int] = None
+
+    def poll(self) -> Optional[int]:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def cancel(self) -> None:
+        """The options were refused: the child ends without running the program."""
+        os.close(self.gate)
+        os.close(self.read_end)
+        _, status = os.waitpid(self.pid, 0)
+        self.returncode = os.waitstatus_to_exitcode(status)
+        self._restore_signals()
+
+    def _restore_signals(self) -> None:
+        while signal.sigtimedwait(_WAITED, 0) is not None:
+            pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.old_mask)
+
+    def run(self, interval: float) -> Tuple[Optional[Session], int, Optional[str]]:
+        """Lets the program start; returns the session (None if the program never started
+        recording), the exit status to pass on, and how the program ended when it did not
+        exit by itself."""
+        try:
+            os.write(self.gate, f"{interval!r}\n".encode())
+        except OSError:
+            pass  # the child has ended already (Ctrl-C while it started)
+        os.close(self.gate)
+        replay = _native.Replay()
+        problems: List[str] = []
+        done = threading.Event()
+        reader = threading.Thread(
+            target=_pump, args=(self.read_end, replay, done, problems), daemon=True
+        )
+        reader.start()
+        try:
+            while self.poll() is None:
+                info = signal.sigtimedwait(_WAITED, 0.2)
+                if info is None or info.si_signo == signal.SIGCHLD:
+                    continue
+                if info.si_code <= _SENT_BY_A_PROCESS:
+                    os.kill(self.pid, info.si_signo)
+        finally:
+            # The program's own children may keep the pipe open: take what is there and stop.
+            done.set()
+            reader.join()
+            os.close(self.read_end)
+            self._restore_signals()
+        status = self.returncode
+        assert status is not None
+        note = None
+        if status < 0:
+            name = signal.Signals(-status).name
+            note = f"the program was killed by {name}; the profile up to then follows"
+            status = 128 - status
+        elif not replay.ended:
+            note = "the program ended without finishing its profile (os._exit?); the profile up to then follows"
+        for problem in problems:
+            print(f"callscope: {problem}", file=sys.stderr)
+        return replay.finish(), status, note
 
 
 def _pump(fd: int, replay, done: threading.Event, problems: List[str]) -> None:

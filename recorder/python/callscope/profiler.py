@@ -11,9 +11,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, Any, Dict, Optional, Set, Union
 
+    from callscope.renderers import Renderer
+
 from callscope import _async, _native
 from callscope._native import Session
-from callscope.renderers import Renderer, TextRenderer
 
 _ASYNC_MODES = ("enabled", "disabled", "strict")
 # Profilers still running when the interpreter exits are stopped first: the timer thread
@@ -182,6 +183,8 @@ class Profiler:
         processor_options: Optional[Dict[str, Any]] = None,
         collapse_recursion: bool = True,
     ) -> str:
+        from callscope.renderers import TextRenderer
+
         renderer = TextRenderer(
             unicode=unicode,
             color=color,

@@ -7,17 +7,14 @@ and reported as Python reports it.
 from __future__ import annotations
 
 import builtins
-import importlib.util
 import os
-import runpy
 import sys
 import threading
-import traceback
 import types
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, List, Optional
+    from typing import Callable, List, Optional, Tuple
 
 
 class TargetError(Exception):
@@ -53,6 +50,8 @@ class Target:
     def _prepare_script(self) -> Callable[[], None]:
         path = os.path.abspath(self.value)
         if os.path.isdir(path) or path.endswith(".zip"):
+            import runpy
+
             # A directory or zip with __main__.py: runpy does what `python dir/` does.
             if not os.path.exists(path):
                 raise TargetError(_cannot_open(path, "No such file or directory", 2), 2)
@@ -76,6 +75,9 @@ class Target:
         return lambda: exec(code, module.__dict__)
 
     def _prepare_module(self) -> Callable[[], None]:
+        import importlib.util
+        import runpy
+
         sys.argv[:] = [self.value, *self.args]
         sys.path.insert(0, os.getcwd())
         try:
@@ -96,6 +98,40 @@ class Target:
         sys.path.insert(0, "")
         module = _fresh_main("<string>")
         return lambda: exec(code, module.__dict__)
+
+
+# Options that take a value: everything after the first argument that is not an option
+# (or after -m/-c and their value) belongs to the program.
+_VALUE_OPTIONS = {
+    "-r", "--renderer", "-o", "--outfile", "-i", "--interval", "-p", "--render-option",
+    "--show", "--show-regex", "--hide", "--hide-regex", "--load",
+}  # fmt: skip
+
+
+def split_argv(argv: List[str]) -> Tuple[List[str], Optional[Target]]:
+    """callscope's own arguments, and the program to run (if any) with its arguments."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-m", "-c"):
+            if i + 1 >= len(argv):
+                return argv, None  # argparse reports the missing value
+            kind = "module" if arg == "-m" else "code"
+            return argv[:i], Target(kind, argv[i + 1], argv[i + 2 :])
+        if arg.startswith("-m") and len(arg) > 2:
+            return argv[:i], Target("module", arg[2:], argv[i + 1 :])
+        if arg == "--":
+            rest = argv[i + 1 :]
+            return argv[:i], (Target("script", rest[0], rest[1:]) if rest else None)
+        if not arg.startswith("-") or arg == "-":
+            return argv[:i], Target("script", arg, argv[i + 1 :])
+        if arg in _VALUE_OPTIONS:
+            i += 2
+        elif arg == "--load-prev" and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            i += 2
+        else:
+            i += 1
+    return argv, None
 
 
 def _cannot_open(path: str, reason: str, errno: Optional[int]) -> str:
@@ -139,6 +175,8 @@ def wait_for_threads() -> None:
 
 def print_program_exception(exc: BaseException) -> None:
     """Prints the program's traceback without callscope's and runpy's own frames."""
+    import traceback
+
     tb = exc.__traceback__
     package = os.path.dirname(os.path.abspath(__file__))
 
