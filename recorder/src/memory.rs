@@ -29,6 +29,20 @@ pub trait Memory {
     /// Copies `buf.len()` bytes from `addr`, or fails without touching the process.
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError>;
 
+    /// Copies several ranges at once; returns how many of them, from the first, were
+    /// copied whole: a range that cannot be read ends the copy. Implementations make this
+    /// one call where they can (the sampler's cost is mostly per call).
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> usize {
+        let mut whole = 0;
+        for (addr, buf) in parts.iter_mut() {
+            if self.read(*addr, buf).is_err() {
+                break;
+            }
+            whole += 1;
+        }
+        whole
+    }
+
     fn read_u64(&self, addr: u64) -> Result<u64, ReadError> {
         let mut b = [0u8; 8];
         self.read(addr, &mut b)?;
@@ -50,6 +64,15 @@ impl OwnProcess {
     }
 }
 
+fn pid() -> i32 {
+    let pid = PID.load(Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    OwnProcess::refresh_pid();
+    PID.load(Relaxed)
+}
+
 impl Memory for OwnProcess {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         if addr == 0 {
@@ -58,11 +81,7 @@ impl Memory for OwnProcess {
         if buf.is_empty() {
             return Ok(());
         }
-        let mut pid = PID.load(Relaxed);
-        if pid == 0 {
-            Self::refresh_pid();
-            pid = PID.load(Relaxed);
-        }
+        let pid = pid();
         let local = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),
@@ -85,11 +104,67 @@ impl Memory for OwnProcess {
             Ok(())
         }
     }
+
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> usize {
+        // Up to the first null address, and never more than the kernel takes in one call.
+        let n = parts
+            .iter()
+            .take(1024)
+            .take_while(|(addr, _)| *addr != 0)
+            .count();
+        let (mut local, mut remote) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (addr, buf) in parts[..n].iter_mut() {
+            local.push(libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            });
+            remote.push(libc::iovec {
+                iov_base: *addr as *mut libc::c_void,
+                iov_len: buf.len(),
+            });
+        }
+        // SAFETY: as in `read`: each local iovec is one of our own buffers, and the kernel
+        // checks the remote ones, stopping at the first that is not mapped.
+        let copied = unsafe {
+            libc::process_vm_readv(pid(), local.as_ptr(), n as _, remote.as_ptr(), n as _, 0)
+        };
+        let mut left = usize::try_from(copied).unwrap_or(0);
+        parts[..n]
+            .iter()
+            .take_while(|(_, buf)| {
+                let whole = left >= buf.len();
+                left = left.saturating_sub(buf.len());
+                whole
+            })
+            .count()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_many_ranges_in_one_call_up_to_the_first_that_fails() {
+        let values: [u64; 3] = [11, 22, 33];
+        let addr = |i: usize| &values[i] as *const u64 as u64;
+        let mut bufs = [[0u8; 8]; 4];
+        let [a, b, c, d] = &mut bufs;
+        let mut parts = [
+            (addr(0), &mut a[..]),
+            (addr(1), &mut b[..]),
+            (8, &mut c[..]),
+            (addr(2), &mut d[..]),
+        ];
+        assert_eq!(OwnProcess.read_many(&mut parts), 2);
+        assert_eq!(u64::from_ne_bytes(bufs[0]), 11);
+        assert_eq!(u64::from_ne_bytes(bufs[1]), 22);
+        let [a, b, ..] = &mut bufs;
+        let mut parts = [(addr(2), &mut a[..]), (0, &mut b[..])];
+        assert_eq!(OwnProcess.read_many(&mut parts), 1);
+        assert_eq!(u64::from_ne_bytes(bufs[0]), 33);
+        assert_eq!(OwnProcess.read_many(&mut []), 0);
+    }
 
     #[test]
     fn reads_live_memory_and_refuses_bad_addresses() {

@@ -13,6 +13,7 @@ use std::ops::Range;
 use callscope_model::{
     Counts, FuncId, FunctionKind, Metadata, Session, SessionBuilder, StackId, ThreadState,
 };
+use rustc_hash::FxHashMap;
 
 pub use crate::code::CodeEntry;
 use crate::spool::SpoolWriter;
@@ -112,7 +113,7 @@ pub enum Threads {
 struct RawStacks {
     /// (parent + 1, or 0 for a root; frame)
     nodes: Vec<(u32, RawFrame)>,
-    index: HashMap<(u32, RawFrame), u32>,
+    index: FxHashMap<(u32, RawFrame), u32>,
 }
 
 impl RawStacks {
@@ -247,6 +248,9 @@ struct RecordedThread {
     last_cpu_at_us: u64,
     on_cpu: bool,
     samples: Column,
+    /// The previous sample's stack, outermost first, with each frame's node: most samples
+    /// share most of it, and need no lookup for that part.
+    path: Vec<(RawFrame, u32)>,
 }
 
 /// The samples of one `Profiler` run.
@@ -401,16 +405,25 @@ impl Recorder {
                     }
                 }
             }
-            let mut parent = 0;
-            for &frame in frames.iter().rev() {
+            let mut path = std::mem::take(&mut self.thread(t.thread).path);
+            let shared = path
+                .iter()
+                .zip(frames.iter().rev())
+                .take_while(|((a, _), b)| a == *b)
+                .count();
+            path.truncate(shared);
+            let mut parent = path.last().map_or(0, |&(_, node)| node + 1);
+            for &frame in frames.iter().rev().skip(shared) {
                 let (node, new) = self.stacks.intern(parent, frame);
                 if let (true, Some(spool)) = (new, &mut self.spool) {
                     spool.node(parent, frame);
                 }
+                path.push((frame, node));
                 parent = node + 1;
             }
             let (last_pass_us, start_us) = (self.last_pass_us, self.start_us);
             let recorded = self.thread(t.thread);
+            recorded.path = path;
             let last_us = recorded.last_us.max(last_pass_us.min(now));
             let weight = now - last_us;
             // CPU time is booked at the samples where the clock was read, for the whole
@@ -466,6 +479,7 @@ impl Recorder {
                     last_cpu_at_us: self.last_pass_us,
                     on_cpu: false,
                     samples: Column::default(),
+                    path: Vec::new(),
                 });
                 self.by_key[i] = Some(self.recorded.len() - 1);
                 self.recorded.len() - 1
@@ -707,6 +721,52 @@ mod tests {
                 ThreadState(ThreadState::GIL_WAITING)
             ]
         );
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn stacks_that_share_a_prefix_with_the_previous_sample_are_recorded_whole() {
+        let (mut codes, threads) = (codes(), threads());
+        let mut r = Recorder::new(Metadata::default(), 0, Threads::All);
+        let passes: &[&[(u32, i32)]] = &[
+            &[(2, 4), (1, 2), (0, 0)],
+            &[(3, 0), (1, 2), (0, 0)],
+            &[(0, 5)],
+            &[(2, 4), (1, 2), (0, 0)],
+            // `work` innermost at its call of `sorted`, then the same frame calling `helper`.
+            &[(2, 8), (1, 2), (0, 0)],
+            &[(3, 0), (2, 8), (1, 2), (0, 0)],
+        ];
+        for (i, &frames) in passes.iter().enumerate() {
+            let time = (i as u64 + 1) * 1_000;
+            // The worker's stacks go the other way round, and must not share its path.
+            let worker = passes[passes.len() - 1 - i];
+            let stacks = [(0, None, Gil::None, frames), (1, None, Gil::None, worker)];
+            r.record(&capture(time, &stacks), &threads, None);
+        }
+        let s = r.finish(7_000, Counts::default(), &threads, &mut codes);
+        let read = |t: usize| -> Vec<Vec<&str>> {
+            s.threads[t]
+                .samples
+                .stack
+                .iter()
+                .map(|&st| names(&s, st))
+                .collect()
+        };
+        let expected = [
+            vec!["<module>", "main", "work"],
+            vec!["<module>", "main", "helper"],
+            vec!["<module>"],
+            vec!["<module>", "main", "work"],
+            vec!["<module>", "main", "work", "sorted"],
+            vec!["<module>", "main", "work", "helper"],
+        ];
+        assert_eq!(read(0), expected);
+        let mut reversed = expected.to_vec();
+        reversed.reverse();
+        assert_eq!(read(1), reversed);
+        let main = &s.threads[0].samples.stack;
+        assert_eq!(main[0], main[3]);
         s.validate().unwrap();
     }
 

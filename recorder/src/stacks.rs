@@ -7,7 +7,7 @@
 //! code objects must have the right type, chains are bounded. A thread whose stack fails
 //! a check is dropped from the pass and counted as torn; nothing half-read is recorded.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 
 use crate::code::{CodeEntry, LineTable};
@@ -79,7 +79,7 @@ pub struct StackRead {
 pub struct Codes {
     pub entries: Vec<CodeEntry>,
     pub addrs: Vec<u64>,
-    index: HashMap<u64, u32>,
+    index: FxHashMap<u64, u32>,
 }
 
 impl Codes {
@@ -96,6 +96,9 @@ struct Chunk {
     previous: u64,
 }
 
+/// The most bytes the GIL's `locked` and holder fields may span to be copied as one.
+const GIL_SPAN_MAX: usize = 64;
+
 pub struct StackReader<M: Memory> {
     mem: M,
     layout: Layout,
@@ -106,6 +109,12 @@ pub struct StackReader<M: Memory> {
     chunks: Vec<Chunk>,
     spare: Vec<Vec<u8>>,
     frame_buf: Vec<u8>,
+    /// The thread states the last pass found, copied together with the list's head at the
+    /// start of the next (most passes find the same threads): one call instead of one per
+    /// thread. `prefetch` holds the copies, `prefetched` where each one is.
+    known: Vec<u64>,
+    prefetch: Vec<u8>,
+    prefetched: FxHashMap<u64, usize>,
 }
 
 #[derive(Debug)]
@@ -184,6 +193,9 @@ impl<M: Memory> StackReader<M> {
             chunks: Vec::new(),
             spare: Vec::new(),
             frame_buf: vec![0; layout.frame_size as usize],
+            known: Vec::new(),
+            prefetch: Vec::new(),
+            prefetched: FxHashMap::default(),
         }
     }
 
@@ -196,24 +208,32 @@ impl<M: Memory> StackReader<M> {
         out.threads.clear();
         out.frames.clear();
         out.torn = 0;
-        let holder = self.gil_holder();
         let l = self.layout;
-        let Ok(mut tstate) = self.mem.read_u64(self.interp + l.interp_threads_head) else {
+        let Some((mut tstate, holder)) = self.prefetch_threads() else {
             out.torn += 1;
             return;
         };
         let mut ts = vec![0u8; self.tstate_len];
-        let mut seen = 0;
+        let mut found = std::mem::take(&mut self.known);
+        found.clear();
         while tstate != 0 {
-            seen += 1;
-            if seen > MAX_THREADS || self.mem.read(tstate, &mut ts).is_err() {
+            found.push(tstate);
+            let copied = match self.prefetched.get(&tstate) {
+                Some(&i) => {
+                    let len = self.tstate_len;
+                    ts.copy_from_slice(&self.prefetch[i * len..(i + 1) * len]);
+                    true
+                }
+                None => self.mem.read(tstate, &mut ts).is_ok(),
+            };
+            if found.len() > MAX_THREADS || !copied {
                 out.torn += 1;
-                return;
+                break;
             }
             if u64_at(&ts, l.tstate_interp) != self.interp {
                 // Freed and reused under us: the rest of the list cannot be trusted.
                 out.torn += 1;
-                return;
+                break;
             }
             let next = u64_at(&ts, l.tstate_next);
             let ident = u64_at(&ts, l.tstate_thread_id);
@@ -254,6 +274,77 @@ impl<M: Memory> StackReader<M> {
             }
             tstate = next;
         }
+        self.known = found;
+    }
+
+    /// Copies the thread list's head, the GIL's state and the thread states the last pass
+    /// found, in one call; returns the head and the GIL's holder (see [`Self::gil_holder`]).
+    fn prefetch_threads(&mut self) -> Option<(u64, Option<u64>)> {
+        let head_addr = self.interp + self.layout.interp_threads_head;
+        let len = self.tstate_len;
+        self.known.truncate(MAX_THREADS);
+        self.prefetch.resize(self.known.len() * len, 0);
+        let gil_span = self.gil_span();
+        let (mut head, mut gil) = ([0u8; 8], [0u8; GIL_SPAN_MAX]);
+        let ahead = 1 + usize::from(gil_span.is_some());
+        let copied = {
+            let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(self.known.len() + 2);
+            parts.push((head_addr, &mut head));
+            if let Some((lo, span)) = gil_span {
+                parts.push((lo, &mut gil[..span]));
+            }
+            parts.extend(
+                self.known
+                    .iter()
+                    .copied()
+                    .zip(self.prefetch.chunks_mut(len)),
+            );
+            self.mem.read_many(&mut parts)
+        };
+        self.prefetched.clear();
+        // Parts after the first that failed were not copied (a thread that has ended).
+        let whole = copied.saturating_sub(ahead);
+        self.prefetched.extend(
+            self.known
+                .iter()
+                .take(whole)
+                .enumerate()
+                .map(|(i, &a)| (a, i)),
+        );
+        let holder = match gil_span {
+            Some((lo, _)) if copied >= 2 => Some(self.gil_holder_in(&gil, lo)),
+            _ => self.gil_holder(),
+        };
+        let head = if copied >= 1 {
+            u64::from_ne_bytes(head)
+        } else {
+            self.mem.read_u64(head_addr).ok()?
+        };
+        Some((head, holder))
+    }
+
+    /// Where the GIL's `locked` and holder fields lie, when one small copy takes both.
+    fn gil_span(&self) -> Option<(u64, usize)> {
+        let l = &self.layout;
+        if !l.has_gil() {
+            return None;
+        }
+        let lo = l.gil_locked.min(l.gil_holder);
+        let hi = (l.gil_locked + 4).max(l.gil_holder + 8);
+        let span = (hi - lo) as usize;
+        (span <= GIL_SPAN_MAX).then_some((lo, span))
+    }
+
+    /// The GIL's holder from a copy of its fields starting at `lo`.
+    fn gil_holder_in(&self, b: &[u8], lo: u64) -> u64 {
+        let l = &self.layout;
+        let locked = i32_at(b, l.gil_locked - lo);
+        let holder = u64_at(b, l.gil_holder - lo);
+        if locked != 0 {
+            holder
+        } else {
+            0
+        }
     }
 
     /// The thread state holding the GIL (0 when nobody does), or `None` without a GIL.
@@ -262,18 +353,13 @@ impl<M: Memory> StackReader<M> {
         if !l.has_gil() {
             return None;
         }
-        let lo = l.gil_locked.min(l.gil_holder);
-        let hi = (l.gil_locked + 4).max(l.gil_holder + 8);
-        let mut b = [0u8; 64];
-        let span = (hi - lo) as usize;
-        if span > b.len() {
-            let locked = self.mem.read_u64(l.gil_locked).ok()? as u32;
-            let holder = self.mem.read_u64(l.gil_holder).ok()?;
-            return Some(if locked != 0 { holder } else { 0 });
+        if let Some((lo, span)) = self.gil_span() {
+            let mut b = [0u8; GIL_SPAN_MAX];
+            self.mem.read(lo, &mut b[..span]).ok()?;
+            return Some(self.gil_holder_in(&b, lo));
         }
-        self.mem.read(lo, &mut b[..span]).ok()?;
-        let locked = i32_at(&b, l.gil_locked - lo);
-        let holder = u64_at(&b, l.gil_holder - lo);
+        let locked = self.mem.read_u64(l.gil_locked).ok()? as u32;
+        let holder = self.mem.read_u64(l.gil_holder).ok()?;
         Some(if locked != 0 { holder } else { 0 })
     }
 
