@@ -93,7 +93,7 @@ wasm-check:
 bench: venv
 	$(CARGO) run --release --locked -p callscope-bench --bin session-bench -- --pyinstrument .venv/bin/python
 	$(CARGO) run --release --locked -p callscope-bench --bin report-size -- --pyinstrument .venv/bin/python
-	.venv/bin/python bench/overhead.py --runs 5
+	.venv/bin/python bench/overhead.py --runs 7
 	$(MAKE) bench-viewer
 
 # callscope's viewer next to speedscope on the same 100k, 1M and 10M-sample sessions, in

@@ -2,9 +2,9 @@
 and at 0.1 ms), under pyinstrument and under py-spy (when it runs here) at 1 ms; and an
 asyncio workload profiled from inside its task with ``async_mode="enabled"`` by callscope
 and pyinstrument. Medians of ``--runs`` runs, interleaved so that machine noise hits
-every profiler alike.
+every profiler alike; each run's ratio is to the plain run of its own round.
 
-    .venv/bin/python bench/overhead.py [--runs 5]
+    .venv/bin/python bench/overhead.py [--runs 7]
 
 Also prints the samples callscope took per second and as a share of those expected, the
 samples each profiler served per thread on the contention workload, the sampler thread's
@@ -176,26 +176,29 @@ def memory_per_100k(tmp: Path) -> Tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="callscope-bench-"))
     pyspy = pyspy_works(tmp / "probe.txt")
     import pyinstrument
 
     print(f"CPython {sys.version.split()[0]}, pyinstrument {pyinstrument.__version__}, "
-          f"py-spy {'available' if pyspy else 'not available'}; medians of {args.runs} runs")  # fmt: skip
+          f"py-spy {'available' if pyspy else 'not available'}; {args.runs} rounds: median "
+          "time, and median of each run's ratio to the plain run of its round")  # fmt: skip
     header = f"{'workload':<11} {'profiler':<16} {'median s':>9} {'× plain':>8}"
     print(header)
     print("-" * len(header))
     for name, workload in {**WORKLOADS, **API_WORKLOADS}.items():
         api = name in API_WORKLOADS
         cmds = api_commands(workload) if api else commands(workload, tmp, pyspy)
-        times: Dict[str, List[float]] = {k: [] for k in cmds}
+        # Per round: this machine's speed drifts by more than the overheads measured, so
+        # each run is compared with the plain run of its own round.
+        times: Dict[str, Dict[int, float]] = {k: {} for k in cmds}
         crashes = 0
-        for _ in range(args.runs):
+        for round_ in range(args.runs):
             for key, cmd in cmds.items():
                 if key != "py-spy":
-                    times[key].append(run(cmd)[0])
+                    times[key][round_] = run(cmd)[0]
                     continue
                 # py-spy is a guest here: a run only counts if it wrote its samples
                 # (it also exits 1 after writing when its child was already reaped).
@@ -203,18 +206,19 @@ def main() -> None:
                 spy_out.unlink(missing_ok=True)
                 elapsed, _, code = run(cmd, check=False)
                 if spy_out.exists() and spy_out.stat().st_size > 0:
-                    times[key].append(elapsed)
+                    times[key][round_] = elapsed
                 else:
                     crashes += 1
                     print(f"  (py-spy run failed on {name}: exit status {code})", file=sys.stderr)
-        plain = statistics.median(times["plain"])
+        plain = times["plain"]
         for key in cmds:
             if len(times[key]) < 3:
                 print(f"{name:<11} {key:<16} crashed in {crashes} of {args.runs} runs: no figure")
                 continue
-            med = statistics.median(times[key])
-            note = f"  (median of the {len(times[key])} runs that did not crash)" if key == "py-spy" and crashes else ""
-            print(f"{name:<11} {key:<16} {med:>9.3f} {med / plain:>7.2f}×{note}")
+            med = statistics.median(times[key].values())
+            ratio = statistics.median(t / plain[r] for r, t in times[key].items())
+            note = f"  (the {len(times[key])} runs that did not crash)" if key == "py-spy" and crashes else ""
+            print(f"{name:<11} {key:<16} {med:>9.3f} {ratio:>7.3f}×{note}")
         if api:
             continue
         rate, share = callscope_samples(tmp, workload)

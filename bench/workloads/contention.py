@@ -15,7 +15,7 @@ def work(n):
 
 
 def main():
-    n = 1_500_000
+    n = 6_000_000
     workers = [threading.Thread(target=work, args=(n,), name=f"worker-{i}") for i in (1, 2)]
     for w in workers:
         w.start()
