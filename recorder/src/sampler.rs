@@ -545,11 +545,13 @@ fn name_threads(py: Python<'_>) {
     // An ended thread's ident is often the next thread's (glibc reuses its stack), so
     // `threading` answers by ident for whichever holds it now. A thread takes the answer
     // only if its native id agrees or, where the thread state has none (before 3.11),
-    // if the last pass saw it alive.
+    // if the last pass saw it alive (whether or not its stack could be read: a thread
+    // unwinding an exception at the end of a recording often cannot be).
     let live: HashSet<u32> = st
         .read
         .threads
         .iter()
+        .chain(&st.read.torn_threads)
         .filter_map(|t| st.thread_keys.get(&thread_key(t)).copied())
         .collect();
     for (index, info) in st.threads.iter_mut().enumerate() {

@@ -70,7 +70,11 @@ pub struct ThreadRead {
 pub struct StackRead {
     pub threads: Vec<ThreadRead>,
     pub frames: Vec<RawFrame>,
-    /// Threads whose stack could not be read consistently in this pass.
+    /// Threads whose stack could not be read consistently in this pass, without frames:
+    /// they are alive all the same.
+    pub torn_threads: Vec<ThreadRead>,
+    /// Reads dropped in this pass: those threads, and a thread list that could not be
+    /// followed to its end.
     pub torn: u64,
 }
 
@@ -207,6 +211,7 @@ impl<M: Memory> StackReader<M> {
     pub fn read(&mut self, out: &mut StackRead) {
         out.threads.clear();
         out.frames.clear();
+        out.torn_threads.clear();
         out.torn = 0;
         let l = self.layout;
         let Some((mut tstate, holder)) = self.prefetch_threads() else {
@@ -258,17 +263,21 @@ impl<M: Memory> StackReader<M> {
                     _ => Err(Torn::Invalid),
                 };
             }
+            if result.is_err() {
+                out.frames.truncate(start);
+            }
+            let thread = ThreadRead {
+                ident,
+                native_id,
+                tstate,
+                context: u64_at(&ts, l.tstate_context),
+                gil,
+                frames: start..out.frames.len(),
+            };
             match result {
-                Ok(()) => out.threads.push(ThreadRead {
-                    ident,
-                    native_id,
-                    tstate,
-                    context: u64_at(&ts, l.tstate_context),
-                    gil,
-                    frames: start..out.frames.len(),
-                }),
+                Ok(()) => out.threads.push(thread),
                 Err(_) => {
-                    out.frames.truncate(start);
+                    out.torn_threads.push(thread);
                     out.torn += 1;
                 }
             }
