@@ -685,6 +685,7 @@ fn timer_loop(stop: &AtomicBool) {
     // overshoots by tens of microseconds, which would otherwise cost several percent of
     // the samples. After a stall the schedule restarts from now instead of firing a burst.
     let mut deadline = Instant::now();
+    let mut panics = 0;
     loop {
         let interval = INTERVAL_US.load(Relaxed);
         deadline += jitter.next_gap(interval);
@@ -701,9 +702,22 @@ fn timer_loop(stop: &AtomicBool) {
         if stop.load(Relaxed) {
             return;
         }
-        state().tick();
+        // A panic in one pass (a bug met on a torn read) costs that pass, not the rest of
+        // the recording; the session counts it. A bug that strikes every pass ends the
+        // timer rather than fill the program's stderr with panic messages.
+        let pass = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state().tick()));
+        if pass.is_err() {
+            COUNTERS.errors.fetch_add(1, Relaxed);
+            panics += 1;
+            if panics >= MAX_TIMER_PANICS {
+                return;
+            }
+        }
     }
 }
+
+/// Panics after which the timer gives up (see `timer_loop`).
+const MAX_TIMER_PANICS: u32 = 20;
 
 /// How often the helper looks for new threads and code objects.
 const HELPER_PERIOD: Duration = Duration::from_millis(50);

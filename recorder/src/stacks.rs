@@ -100,6 +100,15 @@ struct Chunk {
     previous: u64,
 }
 
+impl Chunk {
+    /// The `len` bytes at `addr`, if this chunk's copy holds them all. `addr` comes from
+    /// a read that may be torn: any value, so no sum here may overflow.
+    fn slice(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let at = usize::try_from(addr.checked_sub(self.addr)?).ok()?;
+        self.bytes.get(at..at.checked_add(len)?)
+    }
+}
+
 /// The most bytes the GIL's `locked` and holder fields may span to be copied as one.
 const GIL_SPAN_MAX: usize = 64;
 
@@ -587,14 +596,10 @@ impl<M: Memory> StackReader<M> {
     }
 
     fn frame_at(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Torn> {
-        let len = buf.len() as u64;
         loop {
-            for c in &self.chunks {
-                if addr >= c.addr && addr + len <= c.addr + c.bytes.len() as u64 {
-                    let at = (addr - c.addr) as usize;
-                    buf.copy_from_slice(&c.bytes[at..at + len as usize]);
-                    return Ok(());
-                }
+            if let Some(bytes) = self.chunks.iter().find_map(|c| c.slice(addr, buf.len())) {
+                buf.copy_from_slice(bytes);
+                return Ok(());
             }
             // Deep stacks span several chunks: copy the older one when a frame is there.
             let previous = self.chunks.last().map_or(0, |c| c.previous);
@@ -758,5 +763,27 @@ impl<M: Memory> StackReader<M> {
             .chunks_exact(8)
             .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Chunk;
+
+    #[test]
+    fn a_chunk_gives_only_what_it_holds_whatever_the_address() {
+        let chunk = Chunk {
+            addr: 0x1000,
+            bytes: (0..=255).collect(),
+            previous: 0,
+        };
+        assert_eq!(chunk.slice(0x1010, 2), Some(&[0x10, 0x11][..]));
+        assert_eq!(chunk.slice(0x10fe, 2), Some(&[0xfe, 0xff][..]));
+        assert_eq!(chunk.slice(0x10ff, 2), None);
+        assert_eq!(chunk.slice(0xfff, 2), None);
+        // A torn pointer near the top of the address space: its end wraps around (the
+        // stress test's timer once panicked on one and stopped sampling).
+        assert_eq!(chunk.slice(u64::MAX - 7, 64), None);
+        assert_eq!(chunk.slice(0xffff_8000_0000_0fff, 64), None);
     }
 }
