@@ -6,7 +6,9 @@ every profiler alike; each run's ratio is to the plain run of its own round.
 
     .venv/bin/python bench/overhead.py [--runs 7]
 
-Also prints the samples callscope took per second and as a share of those expected, the
+Then the steady-state cost (bench/workloads/steady.py: the same work timed in windows with
+and without a Profiler, in one process, so that this machine's drifting speed cancels
+out). Also prints the samples callscope took per second and as a share of those expected, the
 samples each profiler served per thread on the contention workload, the sampler thread's
 CPU time per pass against stack depth, and callscope's memory per 100,000 samples.
 """
@@ -139,6 +141,25 @@ def cost_by_depth(tmp: Path) -> None:
     print("callscope sampler CPU per pass (2 threads, one at the depth): " + ", ".join(figures))
 
 
+def steady(rounds: int) -> None:
+    """The cost while a program runs, with the machine's drift cancelled out: windows with
+    and without a Profiler, alternately, in one process (see workloads/steady.py)."""
+    configs = (("callscope", "0.001"), ("callscope", "0.0001"), ("pyinstrument", "0.001"))
+    print(f"steady state (workloads/steady.py, median of {rounds} runs): "
+          "× a workload's pace without a profiler")  # fmt: skip
+    print(f"  {'workload':<11} {'callscope 1 ms':>15} {'callscope 0.1 ms':>17} {'pyinstrument':>13}")
+    for name in ("call_heavy", "mixed", "contention"):
+        cells = []
+        for profiler, interval in configs:
+            ratios = [
+                float(subprocess.run([PY, str(HERE / "workloads" / "steady.py"), name, profiler, interval],
+                                     capture_output=True, text=True, check=True).stdout)
+                for _ in range(rounds)
+            ]  # fmt: skip
+            cells.append(f"{statistics.median(ratios):.3f}×")
+        print(f"  {name.replace('_', '-'):<11} {cells[0]:>15} {cells[1]:>17} {cells[2]:>13}")
+
+
 def fixed_cost(tmp: Path, runs: int) -> None:
     """What each command adds to an empty program: start-up, and saving the session."""
     empty = tmp / "empty.py"
@@ -168,7 +189,8 @@ def memory_per_100k(tmp: Path) -> Tuple[float, int]:
     results = []
     for seconds in (2.0, 8.0):
         out = tmp / f"mem{seconds}.pyisession"
-        _, rss, _ = run([PY, "-m", "callscope", "-r", "session", "-o", str(out), str(script), str(seconds)])
+        _, rss, _ = run([PY, "-m", "callscope", "-i", "0.0001", "-r", "session", "-o", str(out),
+                         str(script), str(seconds)])  # fmt: skip
         results.append((rss * 1024, callscope.Session.load(str(out)).sample_count))
     (rss_a, n_a), (rss_b, n_b) = results
     return (rss_b - rss_a) / (n_b - n_a) * 100_000, n_b
@@ -223,6 +245,7 @@ def main() -> None:
             continue
         rate, share = callscope_samples(tmp, workload)
         print(f"{name:<11} callscope took {rate:,.0f} samples/s ({share:.0%} of expected)")
+    steady(max(3, args.runs // 2))
     fixed_cost(tmp, args.runs)
     per_thread(tmp, pyspy)
     cost_by_depth(tmp)

@@ -14,6 +14,12 @@ def work(n):
     return x
 
 
+def unit():
+    """One small piece of the main thread's work, for bench/workloads/steady.py (which
+    keeps two workers busy meanwhile)."""
+    work(30_000)
+
+
 def main():
     n = 6_000_000
     workers = [threading.Thread(target=work, args=(n,), name=f"worker-{i}") for i in (1, 2)]
@@ -24,4 +30,5 @@ def main():
         w.join()
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -71,4 +71,15 @@ def main():
         shapes(rng, 60_000)
 
 
-main()
+
+_rng = random.Random(2)
+
+
+def unit():
+    """One small piece of the same work, for bench/workloads/steady.py."""
+    analyse(make_documents(_rng, 150))
+    shapes(_rng, 1_500)
+
+
+if __name__ == "__main__":
+    main()
