@@ -12,6 +12,7 @@ sampler's cost; this measures the cost while a program runs. For `contention`, t
 worker threads run `work` all along, with or without the profiler.
 """
 
+import importlib
 import importlib.util
 import statistics
 import sys
@@ -27,16 +28,6 @@ def load(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def profiler(name, interval):
-    if name == "callscope":
-        import callscope
-
-        return callscope.Profiler(interval=interval)
-    import pyinstrument
-
-    return pyinstrument.Profiler(interval=interval)
 
 
 def window(unit):
@@ -69,7 +60,8 @@ def main():
     medians = []
     for k in range(windows):
         if k % 2:
-            p = profiler(name, interval)
+            # callscope and pyinstrument share this API (as in async_tasks.py).
+            p = importlib.import_module(name).Profiler(interval=interval)
             p.start()
             medians.append(window(module.unit))
             p.stop()
