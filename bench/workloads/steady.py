@@ -8,8 +8,14 @@ unprofiled windows on either side of it. Prints the median of those ratios.
 
 Whole runs of a program (bench/overhead.py's main table) also count start-up and saving,
 but two plain runs of the same program differed by up to half here, far more than a
-sampler's cost; this measures the cost while a program runs. For `contention`, two
-worker threads run `work` all along, with or without the profiler.
+sampler's cost; this measures the cost while a program runs.
+
+For `contention`, two worker threads run `work` all along, with or without the profiler,
+and a window's figure is its wall time per step of work done by all three threads: the
+main thread's time alone would measure its share of the GIL, which anything that changes
+how the scheduler hands the GIL over moves both ways (a thread that only wakes at 10 kHz
+slowed the main thread by 1.3-1.8x here, one that spins sped it up 1.3-2x) while the
+program's throughput is what a user waits for.
 """
 
 import importlib
@@ -21,6 +27,8 @@ import time
 from pathlib import Path
 
 UNITS_PER_WINDOW = 12
+# Steps of `work` in contention.py's `unit()` and in one piece of a worker's.
+UNIT_STEPS, WORKER_STEPS = 30_000, 1_000
 
 
 def load(name):
@@ -30,15 +38,21 @@ def load(name):
     return module
 
 
-def window(unit):
+def window(unit, done=None):
     """Median seconds of a unit; the first unit of a window (caches after a profiler
-    started or stopped) is left out."""
+    started or stopped) is left out. With `done` (a function giving the steps the workers
+    have finished so far), seconds per step of all threads' work over the whole window."""
+    unit()
     times = []
-    for _ in range(UNITS_PER_WINDOW + 1):
+    start_all, done_before = time.perf_counter(), done() if done else 0
+    for _ in range(UNITS_PER_WINDOW):
         start = time.perf_counter()
         unit()
         times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+    if done:
+        steps = UNITS_PER_WINDOW * UNIT_STEPS + done() - done_before
+        return (time.perf_counter() - start_all) / steps
+    return statistics.median(times)
 
 
 def main():
@@ -46,31 +60,36 @@ def main():
     windows = int(sys.argv[4]) if len(sys.argv) > 4 else 41
     module = load(workload)
     stop = threading.Event()
-    workers = []
+    workers, finished = [], [0, 0]
+    done = None
     if workload == "contention":
-        def spin():
+        def spin(i):
             while not stop.is_set():
-                module.work(10_000)
+                module.work(WORKER_STEPS)
+                finished[i] += WORKER_STEPS
 
-        workers = [threading.Thread(target=spin, name=f"worker-{i}") for i in (1, 2)]
+        def done():
+            return sum(finished)
+
+        workers = [threading.Thread(target=spin, args=(i,), name=f"worker-{i + 1}") for i in (0, 1)]
         for w in workers:
             w.start()
     for _ in range(3):
         module.unit()
-    medians = []
+    figures = []
     for k in range(windows):
         if k % 2:
             # callscope and pyinstrument share this API (as in async_tasks.py).
             p = importlib.import_module(name).Profiler(interval=interval)
             p.start()
-            medians.append(window(module.unit))
+            figures.append(window(module.unit, done))
             p.stop()
         else:
-            medians.append(window(module.unit))
+            figures.append(window(module.unit, done))
     stop.set()
     for w in workers:
         w.join()
-    ratios = [medians[k] / ((medians[k - 1] + medians[k + 1]) / 2) for k in range(1, windows - 1, 2)]
+    ratios = [figures[k] / ((figures[k - 1] + figures[k + 1]) / 2) for k in range(1, windows - 1, 2)]
     print(f"{statistics.median(ratios):.4f}")
 
 

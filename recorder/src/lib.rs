@@ -10,6 +10,7 @@ mod memory;
 mod pysession;
 mod recorder;
 mod sampler;
+mod schedule;
 mod spool;
 mod stacks;
 mod tasks;

@@ -32,6 +32,7 @@ use crate::gil_wait::GilWait;
 use crate::layout::Layout;
 use crate::memory::OwnProcess;
 use crate::recorder::{Capture, CapturedThread, CodeNames, Recorder, ThreadInfo, Threads};
+use crate::schedule::{self, Policy, Scheduler};
 use crate::spool::SpoolWriter;
 use crate::stacks::{Gil, StackRead, StackReader, ThreadRead};
 use crate::tasks::{self, HamtTypes, View, Watch};
@@ -686,18 +687,26 @@ fn timer_loop(stop: &AtomicBool) {
     // the samples. After a stall the schedule restarts from now instead of firing a burst.
     let mut deadline = Instant::now();
     let mut panics = 0;
+    let mut scheduler = Scheduler::new(deadline);
+    let mut policy = Policy::Normal;
     loop {
         let interval = INTERVAL_US.load(Relaxed);
         deadline += jitter.next_gap(interval);
         let now = Instant::now();
+        let mut behind = 0;
         if deadline > now {
             std::thread::park_timeout(deadline - now);
         } else if now - deadline > Duration::from_micros(interval) {
             // The ticks that fell in the stall had no pass: count them.
-            let behind = (now - deadline).as_micros() as u64 / interval.max(1);
+            behind = (now - deadline).as_micros() as u64 / interval.max(1);
             COUNTERS.missed.fetch_add(behind, Relaxed);
             COUNTERS.late.fetch_add(1, Relaxed);
             deadline = now;
+        }
+        let next = scheduler.wake(now, interval, behind);
+        if next != policy {
+            policy = next;
+            schedule::apply(policy);
         }
         if stop.load(Relaxed) {
             return;
