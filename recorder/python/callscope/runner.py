@@ -12,6 +12,8 @@ import sys
 import threading
 import types
 
+from . import _calls
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, List, Optional, Tuple
@@ -72,6 +74,7 @@ class Target:
         sys.argv[:] = [self.value, *self.args]
         sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
         module = _fresh_main(path)
+        _calls.keep(code)
         return lambda: exec(code, module.__dict__)
 
     def _prepare_module(self) -> Callable[[], None]:
@@ -97,6 +100,7 @@ class Target:
         sys.argv[:] = ["-c", *self.args]
         sys.path.insert(0, "")
         module = _fresh_main("<string>")
+        _calls.keep(code)
         return lambda: exec(code, module.__dict__)
 
 
