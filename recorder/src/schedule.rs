@@ -1,19 +1,16 @@
 //! The timer thread's scheduling policy.
 //!
-//! Below 1 ms, the timer's wake-ups themselves are the cost: a thread that did nothing but
-//! wake at 10 kHz cost a GIL-bound program 10-23 % of its throughput here, because each
-//! wake-up preempted one of the program's threads. `SCHED_BATCH` keeps the timer's share
-//! of the CPU but lets it preempt no one, so it runs at once only where a core is free.
-//! Measured at 0.1 ms on three threads contending for the GIL (bench/workloads/steady.py):
-//! 1.08-1.22x as a normal thread, 0.95-1.08x as a batch one, for 60-77 % of ticks instead
-//! of 78-88 %; with a core free, 99 % either way.
+//! Below 1 ms the timer's wake-ups themselves are the cost: each preempts one of the
+//! program's threads. `SCHED_BATCH` keeps the timer's share of the CPU but lets it
+//! preempt no one, so it runs at once only where a core is free; with three threads
+//! contending for the GIL on two cores that took the cost at 0.1 ms from 1.08-1.22x to
+//! about 1.02x, for fewer ticks served (docs/recorder.md, "Cost", has the figures).
 //!
 //! When no core is ever free (free-threaded CPython running more threads than cores), a
-//! batch timer starves: 10-15 % of ticks instead of 71-73 %. So a batch timer that serves
-//! less than half of a window's ticks turns normal, and tries batch again later, in case
-//! the program has moved on. At 1 ms and above the timer is always normal: there it costs
-//! no more than the noise and serves 92 % of the contention workload's ticks (87 % as
-//! batch).
+//! batch timer starves. So a batch timer that serves less than half of a window's ticks
+//! turns normal, and tries batch again later, in case the program has moved on. At 1 ms
+//! and above the timer is always normal: there it costs no more than the noise, and
+//! serves more ticks than as batch.
 
 use std::time::{Duration, Instant};
 
