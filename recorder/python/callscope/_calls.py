@@ -223,11 +223,10 @@ def _gil_enabled() -> bool:
 def _module_functions():
     """The functions in loaded modules' namespaces and in their classes.
 
-    On free-threaded 3.13.5 `gc.get_objects()` stops seeing most objects once a thread
-    has exited (here 2,050 objects and 42 functions after 20 threads ran, against 6,650
-    and 779 before), functions among them; and without a GIL other threads' frames are
-    not followed. Nested functions and lambdas are found through the constants of these
-    functions' code."""
+    Free-threaded 3.13 makes functions and code objects immortal once a second thread
+    starts, and `gc.get_objects()` no longer lists those (here 42 functions of 779 after
+    one thread ran); and without a GIL other threads' frames are not followed. Nested
+    functions and lambdas are found through the constants of these functions' code."""
     # Only types are tested, never attributes looked up: a module's namespace may hold
     # proxies whose every attribute runs code of the program's.
     for module in list(sys.modules.values()):
