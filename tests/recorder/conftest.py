@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,6 +18,14 @@ import pytest
 import callscope
 
 pytest_plugins = ["pytester"]
+
+# The tests send the programs they run SIGINT and SIGHUP and expect what a terminal gives:
+# a suite started in the background (`make test &` ignores SIGINT) or under nohup (SIGHUP)
+# would hand them those signals ignored, since exec keeps a signal ignored. Seen as exit
+# status 0 instead of 130 and 129 in a clean-clone run started with nohup.
+for _signal, _default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGHUP, signal.SIG_DFL)):
+    if signal.getsignal(_signal) == signal.SIG_IGN:
+        signal.signal(_signal, _default)
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = HERE / "scripts"
