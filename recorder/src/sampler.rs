@@ -32,7 +32,7 @@ use crate::gil_wait::GilWait;
 use crate::layout::Layout;
 use crate::memory::OwnProcess;
 use crate::recorder::{Capture, CapturedThread, CodeNames, Recorder, ThreadInfo, Threads};
-use crate::schedule::{self, Policy, Scheduler};
+use crate::schedule::{self, Scheduler};
 use crate::spool::SpoolWriter;
 use crate::stacks::{Gil, StackRead, StackReader, ThreadRead};
 use crate::tasks::{self, HamtTypes, View, Watch};
@@ -688,7 +688,6 @@ fn timer_loop(stop: &AtomicBool) {
     let mut deadline = Instant::now();
     let mut panics = 0;
     let mut scheduler = Scheduler::new(deadline);
-    let mut policy = Policy::Normal;
     loop {
         let interval = INTERVAL_US.load(Relaxed);
         deadline += jitter.next_gap(interval);
@@ -703,9 +702,7 @@ fn timer_loop(stop: &AtomicBool) {
             COUNTERS.late.fetch_add(1, Relaxed);
             deadline = now;
         }
-        let next = scheduler.wake(now, interval, behind);
-        if next != policy {
-            policy = next;
+        if let Some(policy) = scheduler.wake(now, interval, behind) {
             schedule::apply(policy);
         }
         if stop.load(Relaxed) {

@@ -51,9 +51,9 @@ impl Scheduler {
         }
     }
 
-    /// Counts one wake-up (a pass, and the ticks it found missed before it) and returns
-    /// the policy the timer should run under from now on.
-    pub fn wake(&mut self, now: Instant, interval_us: u64, missed: u64) -> Policy {
+    /// Counts one wake-up (a pass, and the ticks it found missed before it); returns the
+    /// policy the timer should move to, if it should change.
+    pub fn wake(&mut self, now: Instant, interval_us: u64, missed: u64) -> Option<Policy> {
         self.passes += 1;
         self.missed += missed;
         if now.duration_since(self.window_start) >= WINDOW {
@@ -73,15 +73,15 @@ impl Scheduler {
         } else {
             Policy::Normal
         };
-        if policy != self.policy {
-            self.policy = policy;
-            // A new policy starts a new window: the old one's ticks were served under the
-            // other.
-            self.window_start = now;
-            self.passes = 0;
-            self.missed = 0;
+        if policy == self.policy {
+            return None;
         }
-        policy
+        self.policy = policy;
+        // A new policy starts a new window: the old one's ticks were served under the other.
+        self.window_start = now;
+        self.passes = 0;
+        self.missed = 0;
+        Some(policy)
     }
 }
 
@@ -106,6 +106,12 @@ mod tests {
 
     const FAST: u64 = 100;
 
+    /// The policy after a wake-up.
+    fn wake(s: &mut Scheduler, now: Instant, interval_us: u64, missed: u64) -> Policy {
+        s.wake(now, interval_us, missed);
+        s.policy
+    }
+
     /// Wakes every `every` for `length`, finding `missed` ticks missed at each wake-up;
     /// returns the last policy.
     fn run(s: &mut Scheduler, at: &mut Instant, length: Duration, missed: u64) -> Policy {
@@ -113,7 +119,7 @@ mod tests {
         let mut policy = Policy::Normal;
         while *at < end {
             *at += Duration::from_micros(FAST);
-            policy = s.wake(*at, FAST, missed);
+            policy = wake(s, *at, FAST, missed);
         }
         policy
     }
@@ -123,11 +129,11 @@ mod tests {
         let mut at = Instant::now();
         let mut s = Scheduler::new(at);
         at += Duration::from_millis(1);
-        assert_eq!(s.wake(at, FAST, 0), Policy::Batch);
+        assert_eq!(wake(&mut s, at, FAST, 0), Policy::Batch);
         at += Duration::from_millis(1);
-        assert_eq!(s.wake(at, 1_000, 0), Policy::Normal);
+        assert_eq!(wake(&mut s, at, 1_000, 0), Policy::Normal);
         at += Duration::from_millis(1);
-        assert_eq!(s.wake(at, FAST, 0), Policy::Batch);
+        assert_eq!(wake(&mut s, at, FAST, 0), Policy::Batch);
     }
 
     #[test]
@@ -137,7 +143,7 @@ mod tests {
         // One tick in three missed, as on a GIL-bound program.
         for i in 0..10_000 {
             at += Duration::from_micros(150);
-            assert_eq!(s.wake(at, FAST, i % 2), Policy::Batch);
+            assert_eq!(wake(&mut s, at, FAST, i % 2), Policy::Batch);
         }
     }
 
