@@ -14,10 +14,14 @@ def work(n):
     return x
 
 
+# Steps of `work` in one `unit()`.
+UNIT_STEPS = 30_000
+
+
 def unit():
     """One small piece of the main thread's work, for bench/workloads/steady.py (which
     keeps two workers busy meanwhile)."""
-    work(30_000)
+    work(UNIT_STEPS)
 
 
 def main():

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 UNITS_PER_WINDOW = 12
-# Steps of `work` in contention.py's `unit()` and in one piece of a worker's.
-UNIT_STEPS, WORKER_STEPS = 30_000, 1_000
+# Steps of contention.py's `work` in one piece of a worker's.
+WORKER_STEPS = 1_000
 
 
 def load(name):
@@ -38,10 +38,12 @@ def load(name):
     return module
 
 
-def window(unit, done=None):
-    """Median seconds of a unit; the first unit of a window (caches after a profiler
-    started or stopped) is left out. With `done` (a function giving the steps the workers
-    have finished so far), seconds per step of all threads' work over the whole window."""
+def window(module, done=None):
+    """Median seconds of `module.unit()`; the first unit of a window (caches after a
+    profiler started or stopped) is left out. With `done` (a function giving the steps the
+    workers have finished so far), seconds per step of all threads' work over the whole
+    window."""
+    unit = module.unit
     unit()
     times = []
     start_all, done_before = time.perf_counter(), done() if done else 0
@@ -50,7 +52,7 @@ def window(unit, done=None):
         unit()
         times.append(time.perf_counter() - start)
     if done:
-        steps = UNITS_PER_WINDOW * UNIT_STEPS + done() - done_before
+        steps = UNITS_PER_WINDOW * module.UNIT_STEPS + done() - done_before
         return (time.perf_counter() - start_all) / steps
     return statistics.median(times)
 
@@ -82,10 +84,10 @@ def main():
             # callscope and pyinstrument share this API (as in async_tasks.py).
             p = importlib.import_module(name).Profiler(interval=interval)
             p.start()
-            figures.append(window(module.unit, done))
+            figures.append(window(module, done))
             p.stop()
         else:
-            figures.append(window(module.unit, done))
+            figures.append(window(module, done))
     stop.set()
     for w in workers:
         w.join()
